@@ -1,0 +1,2 @@
+mod device;
+fn main() {}
