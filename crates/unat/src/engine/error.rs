@@ -1,0 +1,197 @@
+//! What can go wrong when adding a rule or translating a packet.
+//!
+//! Every error has a [`reason`](TranslateError::reason): a short, stable
+//! snake_case name meant for drop counters and logs.
+
+use core::fmt;
+use core::net::Ipv4Addr;
+
+use crate::wire::WireError;
+
+/// A packet the NAT cannot work on, whatever its tables hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PacketError {
+    /// Not a well-formed IPv4 packet (see [`WireError`]).
+    Malformed(WireError),
+    /// A fragment of a larger datagram: not translated by this version.
+    Fragment,
+    /// An IP protocol other than TCP, UDP and ICMP.
+    UnsupportedProtocol(u8),
+    /// An ICMP type that is neither a query nor a translatable error
+    /// (redirect, router discovery, unknown types).
+    UnsupportedIcmp(u8),
+    /// An ICMP error whose quoted packet names no translatable flow (a
+    /// later fragment, an ICMP error, another protocol).
+    UntranslatableQuote,
+}
+
+impl PacketError {
+    /// A short, stable, snake_case name, for counters and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PacketError::Malformed(w) => w.reason(),
+            PacketError::Fragment => "fragment",
+            PacketError::UnsupportedProtocol(_) => "unsupported_protocol",
+            PacketError::UnsupportedIcmp(_) => "unsupported_icmp_type",
+            PacketError::UntranslatableQuote => "untranslatable_icmp_quote",
+        }
+    }
+}
+
+impl From<WireError> for PacketError {
+    fn from(e: WireError) -> Self {
+        PacketError::Malformed(e)
+    }
+}
+
+impl fmt::Display for PacketError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PacketError::Malformed(w) => write!(f, "malformed packet: {w}"),
+            PacketError::Fragment => f.write_str("IP fragments are not translated"),
+            PacketError::UnsupportedProtocol(p) => write!(f, "IP protocol {p} is not translated"),
+            PacketError::UnsupportedIcmp(t) => write!(f, "ICMP type {t} is not translated"),
+            PacketError::UntranslatableQuote => {
+                f.write_str("ICMP error quotes a packet that names no translatable flow")
+            }
+        }
+    }
+}
+
+impl core::error::Error for PacketError {}
+
+/// Why [`Nat::translate`](crate::Nat::translate) left a packet alone.
+/// The buffer is unchanged whenever an error is returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TranslateError {
+    /// The packet itself is unusable.
+    Packet(PacketError),
+    /// No table entry matches the packet (or, for an ICMP error, the packet
+    /// it quotes): the original's `Untranslated`.
+    NoEntry,
+    /// The packet matches an entry but arrived with a TTL of 0 or 1, so it
+    /// must not be forwarded.
+    TtlExceeded,
+}
+
+impl TranslateError {
+    /// A short, stable, snake_case name, for counters and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TranslateError::Packet(p) => p.reason(),
+            TranslateError::NoEntry => "no_entry",
+            TranslateError::TtlExceeded => "ttl_exceeded",
+        }
+    }
+}
+
+impl From<PacketError> for TranslateError {
+    fn from(e: PacketError) -> Self {
+        TranslateError::Packet(e)
+    }
+}
+
+impl From<WireError> for TranslateError {
+    fn from(e: WireError) -> Self {
+        TranslateError::Packet(PacketError::Malformed(e))
+    }
+}
+
+impl fmt::Display for TranslateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TranslateError::Packet(p) => p.fmt(f),
+            TranslateError::NoEntry => f.write_str("no translation entry for this flow"),
+            TranslateError::TtlExceeded => f.write_str("TTL exceeded"),
+        }
+    }
+}
+
+impl core::error::Error for TranslateError {}
+
+/// Why a packet can never be the template of a rule (the original's
+/// `Cannot_NAT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CannotNat {
+    /// An address that is not unicast with global or organisation scope:
+    /// unspecified, loopback, link-local, multicast or broadcast.
+    Address(Ipv4Addr),
+    /// ICMP errors are translated through existing rules, never start one.
+    IcmpError,
+    /// Only query *requests* (echo, timestamp, information) start ICMP rules.
+    IcmpNotARequest,
+    /// Redirect (destination NAT) is for TCP and UDP only.
+    RedirectIcmp,
+}
+
+impl fmt::Display for CannotNat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CannotNat::Address(a) => write!(f, "address {a} cannot be translated"),
+            CannotNat::IcmpError => f.write_str("ICMP errors cannot start a rule"),
+            CannotNat::IcmpNotARequest => f.write_str("only ICMP query requests can start a rule"),
+            CannotNat::RedirectIcmp => f.write_str("ICMP cannot be redirected"),
+        }
+    }
+}
+
+/// Why [`Nat::add`](crate::Nat::add) added no rule. The store is unchanged
+/// whenever an error is returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AddError {
+    /// The packet itself is unusable.
+    Packet(PacketError),
+    /// The packet may not start a rule.
+    CannotNat(CannotNat),
+    /// Every candidate port clashed with an existing entry, or the port
+    /// generator ran out of candidates.
+    Overlap,
+}
+
+impl AddError {
+    /// A short, stable, snake_case name, for counters and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AddError::Packet(p) => p.reason(),
+            AddError::CannotNat(CannotNat::Address(_)) => "cannot_nat_address",
+            AddError::CannotNat(CannotNat::IcmpError) => "cannot_nat_icmp_error",
+            AddError::CannotNat(CannotNat::IcmpNotARequest) => "cannot_nat_icmp_not_request",
+            AddError::CannotNat(CannotNat::RedirectIcmp) => "cannot_redirect_icmp",
+            AddError::Overlap => "overlap",
+        }
+    }
+}
+
+impl From<PacketError> for AddError {
+    fn from(e: PacketError) -> Self {
+        AddError::Packet(e)
+    }
+}
+
+impl From<WireError> for AddError {
+    fn from(e: WireError) -> Self {
+        AddError::Packet(PacketError::Malformed(e))
+    }
+}
+
+impl From<CannotNat> for AddError {
+    fn from(e: CannotNat) -> Self {
+        AddError::CannotNat(e)
+    }
+}
+
+impl fmt::Display for AddError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddError::Packet(p) => p.fmt(f),
+            AddError::CannotNat(c) => write!(f, "cannot NAT: {c}"),
+            AddError::Overlap => f.write_str("no free translation: every candidate overlaps"),
+        }
+    }
+}
+
+impl core::error::Error for AddError {}
