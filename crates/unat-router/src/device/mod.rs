@@ -7,8 +7,11 @@
 //! [`memory`] (in-process queues, for tests).
 
 pub mod af_packet;
+mod error;
 pub mod memory;
 pub mod tap;
+
+pub use error::DeviceError;
 
 use std::io;
 use std::os::fd::RawFd;

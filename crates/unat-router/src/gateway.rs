@@ -1,0 +1,503 @@
+//! The gateway: frames from two devices through ARP and the NAT engine.
+//!
+//! One path per packet: `device.recv -> Ethernet -> ARP or IPv4 -> [local:
+//! ping] -> Nat::translate in place (on a miss: Nat::add, then translate)
+//! -> next hop -> ARP -> device.send` of the same buffer. Nothing on that
+//! path allocates once a flow's rule exists and its next hop is known.
+//!
+//! Private side: hosts in the private prefix; their traffic leaves through
+//! the public address (source NAT, a random port from 1024-65535).
+//! Public side: only packets to the public address that match a rule or a
+//! port forward come in; everything else is dropped and counted.
+
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use etherparse::PacketBuilder;
+use tracing::{debug, info, warn};
+use unat::wire::icmp::{self, IcmpMessage};
+use unat::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use unat::wire::{checksum, WireError};
+use unat::{Endpoint, Mode, Nat, Protocol, Store, TranslateError};
+
+use crate::arp::{Arp, Resolution, BROADCAST, ETH_HEADER_LEN};
+use crate::config::{Cidr, Forward};
+use crate::device::{Device, MacAddr};
+use crate::stats::Stats;
+
+/// Frames handled per device per [`Gateway::poll`], so one busy side
+/// cannot starve the other.
+const BATCH: usize = 64;
+/// Receive buffer: the largest frame a 64 KiB IP packet makes, so that an
+/// offloaded super-frame is seen whole (and dropped as too big).
+const RX_BUF: usize = 65536 + ETH_HEADER_LEN;
+/// TTL of packets the router originates (ping replies).
+const OWN_TTL: u8 = 64;
+
+/// The two sides of the gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Toward the private hosts.
+    Private,
+    /// Toward the rest of the world.
+    Public,
+}
+
+impl Side {
+    fn other(self) -> Side {
+        match self {
+            Side::Private => Side::Public,
+            Side::Public => Side::Private,
+        }
+    }
+}
+
+/// One side: a device, the router's address on it, and its ARP state.
+pub struct Link {
+    dev: Box<dyn Device>,
+    cidr: Cidr,
+    mac: MacAddr,
+    mtu: usize,
+    arp: Arp,
+}
+
+impl Link {
+    /// A link on `dev` where the router has the address `cidr`.
+    pub fn new(dev: Box<dyn Device>, cidr: Cidr) -> Self {
+        let mac = dev.mac();
+        let mtu = dev.mtu();
+        Link {
+            arp: Arp::new(cidr.addr, mac),
+            dev,
+            cidr,
+            mac,
+            mtu,
+        }
+    }
+
+    /// The device.
+    pub fn device(&self) -> &dyn Device {
+        self.dev.as_ref()
+    }
+}
+
+/// The NAT gateway between a private and a public link.
+pub struct Gateway<S> {
+    nat: Nat<S>,
+    private: Link,
+    public: Link,
+    public_gateway: Option<Ipv4Addr>,
+    forwards: Vec<Forward>,
+    ports: Box<dyn FnMut() -> u16 + Send>,
+    stats: Stats,
+    buf: Vec<u8>,
+}
+
+impl<S: Store> Gateway<S> {
+    /// A gateway. `ports` yields candidate translated ports (random ones:
+    /// predictable ports help off-path attackers, RFC 6056).
+    pub fn new(
+        nat: Nat<S>,
+        private: Link,
+        public: Link,
+        public_gateway: Option<Ipv4Addr>,
+        forwards: Vec<Forward>,
+        ports: Box<dyn FnMut() -> u16 + Send>,
+    ) -> Self {
+        Gateway {
+            nat,
+            private,
+            public,
+            public_gateway,
+            forwards,
+            ports,
+            stats: Stats::default(),
+            buf: vec![0; RX_BUF],
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The NAT engine.
+    pub fn nat(&self) -> &Nat<S> {
+        &self.nat
+    }
+
+    /// One link.
+    pub fn link(&self, side: Side) -> &Link {
+        match side {
+            Side::Private => &self.private,
+            Side::Public => &self.public,
+        }
+    }
+
+    fn link_mut(&mut self, side: Side) -> &mut Link {
+        match side {
+            Side::Private => &mut self.private,
+            Side::Public => &mut self.public,
+        }
+    }
+
+    /// Handles the frames waiting on both devices (up to a batch each) and
+    /// runs the ARP timers. Returns how many frames were handled.
+    pub fn poll(&mut self, now: Instant) -> usize {
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut handled = 0;
+        for side in [Side::Private, Side::Public] {
+            for _ in 0..BATCH {
+                let len = match self.link_mut(side).dev.recv(&mut buf) {
+                    Ok(Some(len)) => len,
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!(device = self.link(side).dev.name(), error = %e, "receive failed");
+                        self.stats.inc("rx_errors");
+                        break;
+                    }
+                };
+                handled += 1;
+                self.stats.inc(match side {
+                    Side::Private => "rx_frames_private",
+                    Side::Public => "rx_frames_public",
+                });
+                match buf.get_mut(..len) {
+                    Some(frame) => self.handle_frame(side, frame, now),
+                    None => self.stats.drop("frame_too_big"),
+                }
+            }
+        }
+        self.buf = buf;
+        self.timers(now);
+        handled
+    }
+
+    fn timers(&mut self, now: Instant) {
+        for side in [Side::Private, Side::Public] {
+            let (requests, dropped) = self.link_mut(side).arp.poll(now);
+            for r in requests {
+                self.send(side, &r, "arp_requests_sent");
+            }
+            for _ in 0..dropped {
+                self.stats.drop("arp_unresolved");
+            }
+        }
+    }
+
+    fn drop(&mut self, side: Side, reason: &'static str) {
+        debug!(?side, reason, "dropped");
+        self.stats.drop(reason);
+    }
+
+    fn send(&mut self, side: Side, frame: &[u8], counter: &'static str) {
+        match self.link_mut(side).dev.send(frame) {
+            Ok(()) => {
+                self.stats.inc(counter);
+                self.stats.inc(match side {
+                    Side::Private => "tx_frames_private",
+                    Side::Public => "tx_frames_public",
+                });
+            }
+            Err(e) => {
+                debug!(?side, error = %e, "send failed");
+                self.stats.drop("tx_error");
+            }
+        }
+    }
+
+    /// Handles one received Ethernet frame.
+    pub fn handle_frame(&mut self, side: Side, frame: &mut [u8], now: Instant) {
+        let (Some(dst_mac), Some(ether_type)) = (frame.get(0..6), be16(frame, 12)) else {
+            return self.drop(side, "bad_frame");
+        };
+        if dst_mac != self.link(side).mac && dst_mac != BROADCAST {
+            return self.drop(side, "not_our_mac");
+        }
+        match ether_type {
+            0x0806 => self.handle_arp(side, frame, now),
+            0x0800 => self.handle_ipv4(side, frame, now),
+            _ => self.drop(side, "unsupported_ethertype"),
+        }
+    }
+
+    fn handle_arp(&mut self, side: Side, frame: &[u8], now: Instant) {
+        let payload = frame.get(ETH_HEADER_LEN..).unwrap_or(&[]);
+        let Some(out) = self.link_mut(side).arp.handle(payload, now) else {
+            return self.drop(side, "bad_arp");
+        };
+        if let Some(reply) = out.reply {
+            self.send(side, &reply, "arp_replies_sent");
+        }
+        for (mut queued, mac) in out.released {
+            if let Some(d) = queued.get_mut(0..6) {
+                d.copy_from_slice(&mac);
+            }
+            self.send(side, &queued, "forwarded");
+        }
+    }
+
+    fn handle_ipv4(&mut self, side: Side, frame: &mut [u8], now: Instant) {
+        let Some(packet) = frame.get(ETH_HEADER_LEN..) else {
+            return self.drop(side, "bad_frame");
+        };
+        let (src, dst, proto, ttl, dst_port) = match Ipv4Packet::new_checked(packet) {
+            Ok(ip) if !ip.verify_checksum() => {
+                return self.drop(side, WireError::BadHeaderChecksum.reason())
+            }
+            Ok(ip) => (
+                ip.src(),
+                ip.dst(),
+                ip.protocol(),
+                ip.ttl(),
+                be16(ip.payload(), 2),
+            ),
+            Err(e) => return self.drop(side, e.reason()),
+        };
+        let own = self.link(side).cidr.addr;
+        let public_addr = self.public.cidr.addr;
+        let private_addr = self.private.cidr.addr;
+        // Packets for the router itself: it answers pings, nothing else.
+        if dst == own || (side == Side::Private && dst == public_addr) {
+            if proto == PROTO_ICMP && self.answer_ping(side, frame) {
+                return;
+            }
+            if side == Side::Private {
+                return self.drop(side, "local_not_served");
+            }
+        } else if side == Side::Public {
+            return self.drop(side, "not_addressed_to_router");
+        } else if dst == private_addr
+            || dst.is_broadcast()
+            || dst.is_multicast()
+            || dst == self.private.cidr.broadcast()
+        {
+            return self.drop(side, "broadcast_or_multicast");
+        }
+
+        let result = match side {
+            Side::Private => {
+                if !self.private.cidr.contains(src) || src == private_addr {
+                    return self.drop(side, "source_not_private");
+                }
+                if self.private.cidr.contains(dst) {
+                    return self.drop(side, "private_destination");
+                }
+                self.translate_or_add(side, frame, ttl, |gw, packet| {
+                    let ports = &mut gw.ports;
+                    Ok(gw
+                        .nat
+                        .add(packet, public_addr, || Some(ports()), Mode::Nat)?)
+                })
+            }
+            Side::Public => {
+                let forward = Protocol::from_ip_protocol(proto).and_then(|p| {
+                    self.forwards
+                        .iter()
+                        .find(|f| f.proto == p && Some(f.port) == dst_port)
+                        .copied()
+                });
+                self.translate_or_add(side, frame, ttl, |gw, packet| {
+                    let Some(f) = forward else {
+                        return Err(TranslateError::NoEntry.into());
+                    };
+                    // A classic port forward: the target sees the client,
+                    // so the rule translates the source to itself.
+                    let mut sport = packet_src_port(packet);
+                    let xl = gw.nat.add(
+                        packet,
+                        src,
+                        || sport.take(),
+                        Mode::Redirect { target: f.target },
+                    )?;
+                    info!(client = %xl, target = %f.target, proto = %f.proto, port = f.port, "forward");
+                    gw.stats.inc("forward_rules_added");
+                    Ok(xl)
+                })
+            }
+        };
+        if let Some(next_dst) = result {
+            self.forward(side.other(), frame, next_dst, now);
+        }
+    }
+
+    /// Translates the IPv4 packet in `frame`; on a miss, asks `add` for a
+    /// rule and translates again. Returns the new destination, or `None`
+    /// when the packet was dropped (and counted).
+    fn translate_or_add(
+        &mut self,
+        side: Side,
+        frame: &mut [u8],
+        ttl: u8,
+        add: impl FnOnce(&mut Self, &[u8]) -> Result<Endpoint, AddErr>,
+    ) -> Option<Ipv4Addr> {
+        let packet = frame.get_mut(ETH_HEADER_LEN..)?;
+        match self.nat.translate(packet) {
+            Ok(t) => {
+                self.count_translated(side);
+                return Some(t.dst);
+            }
+            Err(TranslateError::NoEntry) => {}
+            Err(e) => {
+                self.drop(side, e.reason());
+                return None;
+            }
+        }
+        if ttl <= 1 {
+            // No state for a packet that will not be forwarded anyway.
+            self.drop(side, TranslateError::TtlExceeded.reason());
+            return None;
+        }
+        match add(self, packet) {
+            Ok(xl) => {
+                if side == Side::Private {
+                    debug!(%xl, "new rule");
+                    self.stats.inc("nat_rules_added");
+                }
+            }
+            Err(AddErr::Add(e)) => {
+                self.drop(side, e.reason());
+                return None;
+            }
+            Err(AddErr::Translate(e)) => {
+                self.drop(side, e.reason());
+                return None;
+            }
+        }
+        match self.nat.translate(packet) {
+            Ok(t) => {
+                self.count_translated(side);
+                Some(t.dst)
+            }
+            Err(e) => {
+                self.drop(side, e.reason());
+                None
+            }
+        }
+    }
+
+    fn count_translated(&mut self, from: Side) {
+        self.stats.inc(match from {
+            Side::Private => "translated_outbound",
+            Side::Public => "translated_inbound",
+        });
+    }
+
+    /// Sends the translated packet in `frame` out of `side` toward `dst`.
+    fn forward(&mut self, side: Side, frame: &mut [u8], dst: Ipv4Addr, now: Instant) {
+        let ip_len = usize::from(be16(frame, ETH_HEADER_LEN + 2).unwrap_or(0));
+        let link = self.link(side);
+        if ip_len > link.mtu {
+            // Fragmentation and "fragmentation needed" come with fragment support.
+            return self.drop(side, "too_big_for_mtu");
+        }
+        let next_hop = if link.cidr.contains(dst) {
+            dst
+        } else if let (Side::Public, Some(gw)) = (side, self.public_gateway) {
+            gw
+        } else {
+            return self.drop(side, "no_route");
+        };
+        let mac = link.mac;
+        let Some(frame) = frame.get_mut(..ETH_HEADER_LEN + ip_len) else {
+            return self.drop(side, "bad_frame");
+        };
+        if let Some(s) = frame.get_mut(6..12) {
+            s.copy_from_slice(&mac);
+        }
+        match self
+            .link_mut(side)
+            .arp
+            .resolve_or_queue(next_hop, frame, now)
+        {
+            Resolution::Known(dst_mac) => {
+                if let Some(d) = frame.get_mut(0..6) {
+                    d.copy_from_slice(&dst_mac);
+                }
+                self.send(side, frame, "forwarded");
+            }
+            Resolution::Queued(request) => {
+                self.stats.inc("arp_queued");
+                if let Some(r) = request {
+                    self.send(side, &r, "arp_requests_sent");
+                }
+            }
+            Resolution::QueueFull => self.drop(side, "arp_queue_full"),
+        }
+    }
+
+    /// Answers an echo request addressed to the router; `false` if the
+    /// packet is not one (the caller goes on with it).
+    fn answer_ping(&mut self, side: Side, frame: &[u8]) -> bool {
+        let Some(packet) = frame.get(ETH_HEADER_LEN..) else {
+            return false;
+        };
+        let Ok(ip) = Ipv4Packet::new_checked(packet) else {
+            return false;
+        };
+        let Ok(msg) = IcmpMessage::new_checked(ip.payload()) else {
+            return false;
+        };
+        if msg.msg_type() != icmp::types::ECHO_REQUEST {
+            return false;
+        }
+        if !checksum::verify(ip.payload(), 0) {
+            self.drop(side, WireError::BadIcmpChecksum.reason());
+            return true;
+        }
+        if ip.is_fragment() || ip.src().is_broadcast() || ip.src().is_multicast() {
+            self.drop(side, "bad_ping");
+            return true;
+        }
+        let (Some(peer), Some(id), Some(seq)) = (
+            frame.get(6..12).and_then(|m| <[u8; 6]>::try_from(m).ok()),
+            be16(ip.payload(), 4),
+            be16(ip.payload(), 6),
+        ) else {
+            return false;
+        };
+        let mut reply = Vec::with_capacity(frame.len());
+        let built = PacketBuilder::ethernet2(self.link(side).mac, peer)
+            .ipv4(ip.dst().octets(), ip.src().octets(), OWN_TTL)
+            .icmpv4_echo_reply(id, seq)
+            .write(&mut reply, msg.body());
+        match built {
+            Ok(()) => self.send(side, &reply, "echo_replies_sent"),
+            Err(_) => self.drop(side, "bad_ping"),
+        }
+        true
+    }
+}
+
+/// What the `add` step of [`Gateway::translate_or_add`] can fail with.
+enum AddErr {
+    Add(unat::AddError),
+    Translate(TranslateError),
+}
+
+impl From<unat::AddError> for AddErr {
+    fn from(e: unat::AddError) -> Self {
+        AddErr::Add(e)
+    }
+}
+
+impl From<TranslateError> for AddErr {
+    fn from(e: TranslateError) -> Self {
+        AddErr::Translate(e)
+    }
+}
+
+/// The TCP/UDP source port of an IPv4 packet, if it has one.
+fn packet_src_port(packet: &[u8]) -> Option<u16> {
+    let ip = Ipv4Packet::new_checked(packet).ok()?;
+    if !matches!(ip.protocol(), PROTO_TCP | PROTO_UDP) {
+        return None;
+    }
+    be16(ip.payload(), 0)
+}
+
+/// The big-endian `u16` at `off`, if the buffer reaches that far.
+fn be16(buf: &[u8], off: usize) -> Option<u16> {
+    let b = buf.get(off..off.checked_add(2)?)?;
+    <[u8; 2]>::try_from(b).ok().map(u16::from_be_bytes)
+}
