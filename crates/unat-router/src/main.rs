@@ -4,6 +4,7 @@
 //! opened (`unat_router::device`), and the gateway runs until SIGINT or
 //! SIGTERM, writing its counters on the way and at exit.
 
+use std::io::IsTerminal;
 use std::os::fd::RawFd;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let config = match Config::from_cli(&cli) {
         Ok(c) => c,

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project, the same way CI does:
+# formatting, lints, the no_std build, and `cargo test --workspace`
+# (unit, property, in-process and end-to-end tests in network namespaces).
+# Needs root: the end-to-end tests build real networks in namespaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+scripts/preflight.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== no_std build of unat"
+cargo build --manifest-path ci-checks/no-std/Cargo.toml
+echo "== cargo test --workspace"
+cargo test --workspace --locked
