@@ -1,1 +1,61 @@
+//! A test bench that runs `unat-router` in a real network built from Linux
+//! network namespaces, sends real traffic through it and reports a
+//! PASS/FAIL [`Check`] per behaviour.
+//!
+//! # Topology
+//!
+//! ```text
+//!  CLIENT ns                ROUTER ns                     HOP ns                      SERVER ns
+//!  eth0 10.0.0.2/24 ── priv0 [unat-router] pub0 ── in0 198.18.0.1/24              eth0 198.18.1.2/24
+//!  gw 10.0.0.1              (no kernel addresses)         out0 198.18.1.1/24 ──────── gw 198.18.1.1
+//!  http :80, udp echo :5353                               ip_forward=1                http :8080, udp echo :7777
+//! ```
+//!
+//! The router owns 10.0.0.1 (private) and 198.18.0.2 (public) in user space;
+//! it forwards public ports tcp:8080 and udp:5353 to the client. With
+//! [`Backend::Tap`] the client–router veth pair is replaced by a TAP device
+//! that the router creates and the lab then moves into the client namespace.
+//!
+//! Every name is unique per [`Lab`] (namespaces are called
+//! `unat-<pid>-<n>-<role>`), so labs can run in parallel. Traffic stays
+//! inside the namespaces and only uses 10.0.0.0/24 and 198.18.0.0/15;
+//! every command is bounded in count and time. Dropping a [`Lab`] (also
+//! while unwinding from a panic) kills every process it started and
+//! deletes its namespaces, `/etc/netns/<name>` directories and temp dir.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use unat_lab::{Lab, LabConfig};
+//!
+//! let lab = Lab::start(LabConfig::new("/path/to/unat-router"))?;
+//! for check in lab.run_all_checks() {
+//!     println!("{} {}: {}", if check.passed { "PASS" } else { "FAIL" }, check.name, check.detail);
+//! }
+//! # Ok::<(), unat_lab::LabError>(())
+//! ```
+//!
+//! Everything here needs root (namespaces, veths, raw sockets) and the
+//! tools `ip`, `ping`, `curl`, `traceroute`, `ethtool`, `socat`, `ss`,
+//! `sysctl` and `/usr/bin/python3`. In tests, start with
+//! `if !unat_lab::can_run_or_skip() { return; }` (see [`can_run_or_skip`]).
 
+mod checks;
+mod cmd;
+mod error;
+mod netns;
+pub mod raw;
+mod stats;
+mod topology;
+
+#[cfg(test)]
+mod tests;
+
+pub use checks::Check;
+pub use cmd::CmdOutput;
+pub use error::LabError;
+pub use netns::remove_stale_labs;
+pub use stats::drop_total;
+pub use topology::{
+    addr, can_run_or_skip, port, preflight, Backend, Lab, LabConfig, Role, RouterStopped,
+};

@@ -12,6 +12,7 @@
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
+#![warn(missing_docs)]
 
 pub mod arp;
 pub mod config;

@@ -116,8 +116,8 @@ impl core::error::Error for TranslateError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CannotNat {
-    /// An address that is not unicast with global or organisation scope:
-    /// unspecified, loopback, link-local, multicast or broadcast.
+    /// An address that is not unicast with global or organisation scope
+    /// (see [`is_translatable`](crate::is_translatable)).
     Address(Ipv4Addr),
     /// ICMP errors are translated through existing rules, never start one.
     IcmpError,

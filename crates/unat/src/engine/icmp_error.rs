@@ -7,8 +7,10 @@
 //! - the quoted source and destination (address and port or identifier)
 //!   become the flow as the receiver of the error knows it;
 //! - the quoted IPv4 header checksum follows, and the quoted TCP, UDP or
-//!   ICMP checksum too when the quote reaches it (a UDP checksum of 0 stays
-//!   0); the quoted total length is kept even though the quote is short;
+//!   ICMP checksum too when the quote holds all of it (a UDP checksum of 0
+//!   stays 0; a quote that ends inside the checksum field leaves that byte
+//!   as sent); the quoted total length is kept even though the quote is
+//!   short;
 //! - the outer destination becomes the quoted source; the outer source is
 //!   kept (an intermediate router), unless the error comes from the quoted
 //!   destination itself, which then appears under its translated address;

@@ -25,13 +25,12 @@ pub enum Mode {
 }
 
 /// Whether `a` may appear in a translated flow: unicast with global or
-/// organisation scope.
+/// organisation scope. Refused: 0.0.0.0/8 ("this network", RFC 1122),
+/// loopback, link-local, multicast, and 240.0.0.0/4 (reserved, which holds
+/// the limited broadcast 255.255.255.255).
 pub fn is_translatable(a: Ipv4Addr) -> bool {
-    !(a.is_unspecified()
-        || a.is_loopback()
-        || a.is_link_local()
-        || a.is_multicast()
-        || a.is_broadcast())
+    let [first, ..] = a.octets();
+    !(first == 0 || first >= 240 || a.is_loopback() || a.is_link_local() || a.is_multicast())
 }
 
 /// Refuses addresses that must never be translated.

@@ -146,7 +146,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
     /// Whether the header checksum is right.
     pub fn verify_checksum(&self) -> bool {
-        self.header().map_or(false, |h| checksum::verify(h, 0))
+        self.header().is_some_and(|h| checksum::verify(h, 0))
     }
 
     /// The header bytes, options included.

@@ -5,7 +5,8 @@
     dead_code,
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::too_many_arguments
 )]
 
 use etherparse::{IcmpEchoHeader, Icmpv4Type, PacketBuilder, TcpHeader};
