@@ -37,7 +37,8 @@
 //!
 //! Everything here needs root (namespaces, veths, raw sockets) and the
 //! tools `ip`, `ping`, `curl`, `traceroute`, `ethtool`, `socat`, `ss`,
-//! `sysctl` and `/usr/bin/python3`. In tests, start with
+//! `sysctl` and `/usr/bin/python3` (and `iperf3` for
+//! [`Lab::measure_throughput`]). In tests, start with
 //! `if !unat_lab::can_run_or_skip() { return; }` (see [`can_run_or_skip`]).
 
 mod checks;
@@ -46,6 +47,7 @@ mod error;
 mod netns;
 pub mod raw;
 mod stats;
+mod throughput;
 mod topology;
 
 #[cfg(test)]
@@ -56,6 +58,7 @@ pub use cmd::CmdOutput;
 pub use error::LabError;
 pub use netns::remove_stale_labs;
 pub use stats::drop_total;
+pub use throughput::Rate;
 pub use topology::{
     addr, can_run_or_skip, port, preflight, Backend, Lab, LabConfig, Role, RouterStopped,
 };
