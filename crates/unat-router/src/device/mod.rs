@@ -9,7 +9,10 @@
 pub mod af_packet;
 mod error;
 pub mod memory;
+mod sys;
 pub mod tap;
+#[cfg(test)]
+mod test_support;
 
 pub use error::DeviceError;
 

@@ -13,7 +13,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
-use super::af_packet::{
+use super::sys::{
     control_socket, ifname_of, ifreq_for, ifreq_ioctl, ioctl_request, query_hwaddr, query_mtu,
     short_write,
 };
@@ -249,8 +249,8 @@ fn local_unicast(mut mac: MacAddr) -> MacAddr {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
-    use super::super::af_packet::test_support::{is_arp_request_for, kernel_udp, wait_for, NetNs};
     use super::*;
+    use crate::device::test_support::{is_arp_request_for, kernel_udp, wait_for, NetNs};
     use std::time::Duration;
 
     fn parse_mac(s: &str) -> MacAddr {
