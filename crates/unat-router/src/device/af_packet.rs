@@ -15,7 +15,7 @@ use std::ptr;
 
 use super::sys::{
     check_ifname, control_socket, ifreq_for, ifreq_ioctl, ioctl_request, query_hwaddr, query_mtu,
-    short_write,
+    send_whole,
 };
 use super::{Device, DeviceError, MacAddr};
 
@@ -188,29 +188,18 @@ impl Device for PacketDevice {
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {
-        loop {
+        send_whole(&self.name, frame.len(), || {
             // SAFETY: `frame` is valid for reads of `frame.len()` bytes; the
             // socket is bound, so no destination address is needed.
-            let n = unsafe {
+            unsafe {
                 libc::send(
                     self.fd.as_raw_fd(),
                     frame.as_ptr().cast::<libc::c_void>(),
                     frame.len(),
                     libc::MSG_DONTWAIT,
                 )
-            };
-            return match usize::try_from(n) {
-                Ok(sent) if sent == frame.len() => Ok(()),
-                Ok(sent) => Err(short_write(sent, frame.len(), &self.name)),
-                Err(_) => {
-                    let err = io::Error::last_os_error();
-                    if err.kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    Err(err)
-                }
-            };
-        }
+            }
+        })
     }
 
     fn poll_fd(&self) -> Option<RawFd> {

@@ -10,7 +10,7 @@ use std::ptr;
 use super::{DeviceError, MacAddr};
 
 /// The error for a `write`/`send` that took only part of a frame.
-pub(crate) fn short_write(sent: usize, len: usize, ifname: &str) -> io::Error {
+fn short_write(sent: usize, len: usize, ifname: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::WriteZero,
         format!("only {sent} of {len} bytes of a frame were sent on {ifname}"),
@@ -143,4 +143,27 @@ pub(crate) fn query_hwaddr(ctl: BorrowedFd<'_>, ifname: &str) -> Result<MacAddr,
         *dst = src as u8;
     }
     Ok(mac)
+}
+
+/// Runs `send_once` (a `write`/`send` of a `len`-byte frame returning the
+/// system call's result) until it is not interrupted by a signal, and turns
+/// a partial send into an error.
+pub(crate) fn send_whole(
+    ifname: &str,
+    len: usize,
+    mut send_once: impl FnMut() -> isize,
+) -> io::Result<()> {
+    loop {
+        return match usize::try_from(send_once()) {
+            Ok(sent) if sent == len => Ok(()),
+            Ok(sent) => Err(short_write(sent, len, ifname)),
+            Err(_) => {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                Err(err)
+            }
+        };
+    }
 }

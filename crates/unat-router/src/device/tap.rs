@@ -15,7 +15,7 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use super::sys::{
     control_socket, ifname_of, ifreq_for, ifreq_ioctl, ioctl_request, query_hwaddr, query_mtu,
-    short_write,
+    send_whole,
 };
 use super::{Device, DeviceError, MacAddr};
 
@@ -171,27 +171,16 @@ impl Device for TapDevice {
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {
-        loop {
+        send_whole(&self.name, frame.len(), || {
             // SAFETY: `frame` is valid for reads of `frame.len()` bytes.
-            let n = unsafe {
+            unsafe {
                 libc::write(
                     self.fd.as_raw_fd(),
                     frame.as_ptr().cast::<libc::c_void>(),
                     frame.len(),
                 )
-            };
-            return match usize::try_from(n) {
-                Ok(sent) if sent == frame.len() => Ok(()),
-                Ok(sent) => Err(short_write(sent, frame.len(), &self.name)),
-                Err(_) => {
-                    let err = io::Error::last_os_error();
-                    if err.kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    Err(err)
-                }
-            };
-        }
+            }
+        })
     }
 
     fn poll_fd(&self) -> Option<RawFd> {
