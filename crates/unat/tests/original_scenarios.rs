@@ -313,3 +313,30 @@ fn scenario_12_many_entries_then_remove_connections() {
     assert!(freed.tcp.is_empty() && freed.udp.is_empty() && freed.icmp.is_empty());
     assert_eq!(n.store().len(Protocol::Tcp), 1400);
 }
+
+/// Beyond the original: source-routed packets (LSRR/SSRR, in the packet or
+/// in the quote of an ICMP error) are not translated (RFC 5508 §7.3).
+#[test]
+fn source_routed_packets_are_refused() {
+    let mut n = nat();
+    let mut p = udp(CLIENT, 255, SERVER, 1024, 64, CAT);
+    n.add(&p, ip(XL), ports_from(&[45454]), Mode::Nat).unwrap();
+    // Insert an 8-byte option area: NOP, LSRR len 7 (one address), EOL.
+    let mut routed = p[..20].to_vec();
+    routed.extend_from_slice(&[1, 131, 7, 4, 198, 18, 0, 1]);
+    routed.extend_from_slice(&p[20..]);
+    routed[0] = 0x47;
+    let total = routed.len() as u16;
+    routed[2..4].copy_from_slice(&total.to_be_bytes());
+    routed[10] = 0;
+    routed[11] = 0;
+    let c = inet_checksum(&[&routed[..28]]);
+    routed[10..12].copy_from_slice(&c.to_be_bytes());
+    let before = routed.clone();
+    assert_eq!(
+        n.translate(&mut routed),
+        Err(TranslateError::Packet(PacketError::SourceRoute))
+    );
+    assert_eq!(routed, before);
+    n.translate(&mut p).unwrap();
+}

@@ -22,14 +22,18 @@ pub(crate) enum Classified {
     IcmpError,
 }
 
-/// Validates the IPv4 header (lengths, checksum, not a fragment) and the
-/// transport header, and says which flow the packet belongs to.
+/// Validates the IPv4 header (lengths, checksum, not a fragment, no source
+/// route) and the transport header, and says which flow the packet belongs
+/// to.
 pub(crate) fn classify(ip: &Ipv4Packet<&[u8]>) -> Result<Classified, PacketError> {
     if !ip.verify_checksum() {
         return Err(WireError::BadHeaderChecksum.into());
     }
     if ip.is_fragment() {
         return Err(PacketError::Fragment);
+    }
+    if ip.has_source_route() {
+        return Err(PacketError::SourceRoute);
     }
     let (src, dst) = (ip.src(), ip.dst());
     let payload = ip.payload();

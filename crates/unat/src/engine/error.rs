@@ -24,6 +24,9 @@ pub enum PacketError {
     /// An ICMP error whose quoted packet names no translatable flow (a
     /// later fragment, an ICMP error, another protocol).
     UntranslatableQuote,
+    /// A loose or strict source route option, in the packet or in the
+    /// packet an ICMP error quotes: not forwarded (RFC 5508 §7.3, RFC 7126).
+    SourceRoute,
 }
 
 impl PacketError {
@@ -35,6 +38,7 @@ impl PacketError {
             PacketError::UnsupportedProtocol(_) => "unsupported_protocol",
             PacketError::UnsupportedIcmp(_) => "unsupported_icmp_type",
             PacketError::UntranslatableQuote => "untranslatable_icmp_quote",
+            PacketError::SourceRoute => "source_route",
         }
     }
 }
@@ -55,6 +59,7 @@ impl fmt::Display for PacketError {
             PacketError::UntranslatableQuote => {
                 f.write_str("ICMP error quotes a packet that names no translatable flow")
             }
+            PacketError::SourceRoute => f.write_str("source-routed packets are not forwarded"),
         }
     }
 }

@@ -63,6 +63,9 @@ pub(crate) fn translate<S: Store>(
     if quoted.frag_offset() != 0 {
         return Err(PacketError::UntranslatableQuote.into());
     }
+    if quoted.has_source_route() {
+        return Err(PacketError::SourceRoute.into());
+    }
     let proto =
         Protocol::from_ip_protocol(quoted.protocol()).ok_or(PacketError::UntranslatableQuote)?;
     let q_l4 = quoted.payload();

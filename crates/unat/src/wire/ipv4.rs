@@ -14,6 +14,11 @@ pub const PROTO_TCP: u8 = 6;
 /// IP protocol number of UDP.
 pub const PROTO_UDP: u8 = 17;
 
+const OPT_END: u8 = 0;
+const OPT_NOP: u8 = 1;
+const OPT_LSRR: u8 = 131;
+const OPT_SSRR: u8 = 137;
+
 const TOTAL_LEN: usize = 2;
 const FLAGS_FRAG: usize = 6;
 const TTL: usize = 8;
@@ -149,6 +154,28 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         self.header().is_some_and(|h| checksum::verify(h, 0))
     }
 
+    /// Whether the options hold a loose or strict source route (types 131
+    /// and 137). Options are read as far as they are well formed.
+    pub fn has_source_route(&self) -> bool {
+        let opts = self
+            .header()
+            .and_then(|h| h.get(MIN_HEADER_LEN..))
+            .unwrap_or(&[]);
+        let mut i = 0;
+        while let Some(&kind) = opts.get(i) {
+            match kind {
+                OPT_END => break,
+                OPT_NOP => i += 1,
+                OPT_LSRR | OPT_SSRR => return true,
+                _ => match opts.get(i + 1) {
+                    Some(&len) if len >= 2 => i += usize::from(len),
+                    _ => break,
+                },
+            }
+        }
+        false
+    }
+
     /// The header bytes, options included.
     pub fn header(&self) -> Option<&[u8]> {
         self.buf.as_ref().get(..self.header_len)
@@ -271,6 +298,20 @@ mod tests {
             Ipv4Packet::new_checked(&h[..]).unwrap_err(),
             WireError::NotIpv4
         );
+    }
+
+    #[test]
+    fn finds_source_routes_among_options() {
+        let mut h = [0u8; 28];
+        h[..20].copy_from_slice(&header());
+        h[0] = 0x47;
+        h[3] = 28;
+        h[20..28].copy_from_slice(&[1, 7, 3, 4, 131, 3, 0, 0]); // NOP, RR(3), LSRR
+        assert!(Ipv4Packet::new_checked(&h[..]).unwrap().has_source_route());
+        h[20..28].copy_from_slice(&[1, 7, 3, 4, 0, 0, 137, 3]); // ... EOL, then junk
+        assert!(!Ipv4Packet::new_checked(&h[..]).unwrap().has_source_route());
+        h[20..28].copy_from_slice(&[68, 1, 137, 3, 0, 0, 0, 0]); // bad length: stop
+        assert!(!Ipv4Packet::new_checked(&h[..]).unwrap().has_source_route());
     }
 
     #[test]
