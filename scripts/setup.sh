@@ -21,12 +21,13 @@ check iperf3 iperf3
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup: missing ${need_pkgs[*]}; run as root to install them" >&2
-        exit 1
+        [ "${UNAT_SKIP_E2E:-}" = 1 ] || exit 1
+    else
+        echo "setup: installing ${need_pkgs[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
     fi
-    echo "setup: installing ${need_pkgs[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -14,6 +14,6 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== no_std build of unat"
-cargo build --manifest-path ci-checks/no-std/Cargo.toml
+cargo build --locked --manifest-path ci-checks/no-std/Cargo.toml
 echo "== cargo test --workspace"
 cargo test --workspace --locked

@@ -86,7 +86,7 @@ impl Arp {
     /// Handles an ARP packet (the Ethernet payload). Learns the sender if it
     /// is asking for us or answering us (RFC 826 merge), and answers
     /// requests for our address. `None` if the packet is not Ethernet/IPv4
-    /// ARP.
+    /// ARP, or claims a multicast, zero or our own MAC.
     pub fn handle(&mut self, payload: &[u8], now: Instant) -> Option<ArpOutput> {
         let arp = ArpPacketSlice::from_slice(payload)
             .ok()?
@@ -94,10 +94,16 @@ impl Arp {
             .try_eth_ipv4()
             .ok()?;
         let sender = arp.sender_ipv4_addr();
+        // A neighbour's MAC is unicast, not zero, and not ours: anything else
+        // would send traffic to everyone, nowhere, or back to ourselves.
+        let mac = arp.sender_mac;
+        if mac.first().is_some_and(|b| b & 1 == 1) || mac == [0; 6] || mac == self.mac {
+            return None;
+        }
         let for_us = arp.target_ipv4_addr() == self.ip;
         let mut out = ArpOutput::default();
         let known = self.cache.contains_key(&sender) || self.pending.contains_key(&sender);
-        if (for_us || known) && !sender.is_unspecified() && arp.sender_mac != BROADCAST {
+        if (for_us || known) && !sender.is_unspecified() {
             out.released = self.learn(sender, arp.sender_mac, now);
         }
         if for_us && arp.operation == ArpOperation::REQUEST {
@@ -273,6 +279,18 @@ mod tests {
             .unwrap();
         assert!(out.reply.is_none());
         assert!(arp.handle(&[1, 2, 3], now).is_none());
+    }
+
+    #[test]
+    fn refuses_multicast_zero_and_own_macs() {
+        let now = Instant::now();
+        let mut arp = Arp::new(Ipv4Addr::new(10, 0, 0, 1), US);
+        for bad in [[1, 0, 0x5e, 0, 0, 1], [0; 6], US, BROADCAST] {
+            let mut req = request_from_peer(Ipv4Addr::new(10, 0, 0, 1));
+            req[8..14].copy_from_slice(&bad);
+            assert!(arp.handle(&req, now).is_none(), "{bad:?}");
+        }
+        assert_eq!(arp.lookup(Ipv4Addr::new(10, 0, 0, 2), now), None);
     }
 
     #[test]

@@ -73,10 +73,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub stats_file: Option<PathBuf>,
 
-    /// Log filter: error, warn, info, debug, trace, or a tracing directive
-    /// (RUST_LOG overrides it).
-    #[arg(long, value_name = "FILTER", default_value = "info")]
-    pub log_level: String,
+    /// Log level: off, error, warn, info, debug or trace, or tracing
+    /// directives such as `info,unat_router::gateway=debug`. Without this
+    /// flag, RUST_LOG is used if set, else `info`.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_log_level)]
+    pub log_level: Option<String>,
 }
 
 /// How to reach an interface.
@@ -155,6 +156,12 @@ impl Cidr {
     pub fn network(&self) -> Ipv4Addr {
         Ipv4Addr::from(u32::from(self.addr) & self.mask())
     }
+
+    /// Whether `a` is a host of the prefix: in it, and neither its network
+    /// nor its broadcast address (for prefixes up to /30).
+    pub fn is_host(&self, a: Ipv4Addr) -> bool {
+        self.contains(a) && (self.prefix > 30 || (a != self.network() && a != self.broadcast()))
+    }
 }
 
 impl FromStr for Cidr {
@@ -215,6 +222,25 @@ impl FromStr for Forward {
             port,
             target: Endpoint::new(addr, tport),
         })
+    }
+}
+
+/// Accepts a plain level, or directives (each `target=level` or a level),
+/// so that a typo such as `inf` is an error rather than a filter that
+/// silently matches nothing.
+fn parse_log_level(s: &str) -> Result<String, String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let ok = !s.is_empty()
+        && s.split(',').all(|d| {
+            let level = d.rsplit_once('=').map_or(d, |(_, l)| l);
+            LEVELS.contains(&level.to_ascii_lowercase().as_str())
+        });
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "`{s}` is not a log level (off, error, warn, info, debug, trace) or TARGET=LEVEL list"
+        ))
     }
 }
 
@@ -281,7 +307,7 @@ impl Config {
             ));
         }
         if let Some(gw) = cli.public_gateway {
-            if !cli.public_addr.contains(gw) || gw == cli.public_addr.addr {
+            if !cli.public_addr.is_host(gw) || gw == cli.public_addr.addr {
                 return Err(format!(
                     "--public-gateway {gw} is not a neighbour in --public-addr {}",
                     cli.public_addr
@@ -289,7 +315,7 @@ impl Config {
             }
         }
         for (i, f) in cli.forwards.iter().enumerate() {
-            if !cli.private_addr.contains(f.target.addr) || f.target.addr == cli.private_addr.addr {
+            if !cli.private_addr.is_host(f.target.addr) || f.target.addr == cli.private_addr.addr {
                 return Err(format!(
                     "--forward {}:{}={}: the target must be a host in --private-addr {}",
                     f.proto, f.port, f.target, cli.private_addr
@@ -410,6 +436,12 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("unknown device kind"), "{e}");
+        for bad in ["inf", "bogus", "unat_router=loud", ""] {
+            assert!(parse_log_level(bad).is_err(), "{bad}");
+        }
+        for good in ["info", "DEBUG", "warn,unat_router::gateway=trace"] {
+            assert!(parse_log_level(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

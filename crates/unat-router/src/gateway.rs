@@ -14,11 +14,15 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use etherparse::PacketBuilder;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
+use unat::wire::checksum::{self, Delta};
 use unat::wire::icmp::{self, IcmpMessage};
 use unat::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
-use unat::wire::{checksum, WireError};
-use unat::{Endpoint, Mode, Nat, Protocol, Store, TranslateError};
+use unat::wire::WireError;
+use unat::{
+    is_translatable, AddError, CannotNat, Endpoint, Mode, Nat, PacketError, Protocol, Store,
+    TranslateError,
+};
 
 use crate::arp::{Arp, Resolution, BROADCAST, ETH_HEADER_LEN};
 use crate::config::{Cidr, Forward};
@@ -33,6 +37,25 @@ const BATCH: usize = 64;
 const RX_BUF: usize = 65536 + ETH_HEADER_LEN;
 /// TTL of packets the router originates (ping replies).
 const OWN_TTL: u8 = 64;
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_ARP: u16 = 0x0806;
+
+/// Counters shown (at 0) from the start, so that a reader of the stats file
+/// sees what exists before it happens.
+const COUNTERS: &[&str] = &[
+    "rx_frames_private",
+    "rx_frames_public",
+    "tx_frames_private",
+    "tx_frames_public",
+    "translated_outbound",
+    "translated_inbound",
+    "nat_rules_added",
+    "forward_rules_added",
+    "forwarded",
+    "echo_replies_sent",
+    "arp_replies_sent",
+    "arp_requests_sent",
+];
 
 /// The two sides of the gateway.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +134,7 @@ impl<S: Store> Gateway<S> {
             public_gateway,
             forwards,
             ports,
-            stats: Stats::default(),
+            stats: Stats::with_counters(COUNTERS),
             buf: vec![0; RX_BUF],
         }
     }
@@ -211,12 +234,16 @@ impl<S: Store> Gateway<S> {
         let (Some(dst_mac), Some(ether_type)) = (frame.get(0..6), be16(frame, 12)) else {
             return self.drop(side, "bad_frame");
         };
-        if dst_mac != self.link(side).mac && dst_mac != BROADCAST {
+        let link_broadcast = dst_mac == BROADCAST;
+        if dst_mac != self.link(side).mac && !link_broadcast {
             return self.drop(side, "not_our_mac");
         }
         match ether_type {
-            0x0806 => self.handle_arp(side, frame, now),
-            0x0800 => self.handle_ipv4(side, frame, now),
+            ETHERTYPE_ARP => self.handle_arp(side, frame, now),
+            // RFC 1812 §5.3.4: a link-layer broadcast is never forwarded,
+            // and the router serves nothing on it but ARP.
+            ETHERTYPE_IPV4 if link_broadcast => self.drop(side, "link_broadcast"),
+            ETHERTYPE_IPV4 => self.handle_ipv4(side, frame, now),
             _ => self.drop(side, "unsupported_ethertype"),
         }
     }
@@ -226,8 +253,10 @@ impl<S: Store> Gateway<S> {
         let Some(out) = self.link_mut(side).arp.handle(payload, now) else {
             return self.drop(side, "bad_arp");
         };
-        if let Some(reply) = out.reply {
-            self.send(side, &reply, "arp_replies_sent");
+        match out.reply {
+            Some(reply) => self.send(side, &reply, "arp_replies_sent"),
+            None if out.released.is_empty() => self.stats.inc("arp_not_for_us"),
+            None => {}
         }
         for (mut queued, mac) in out.released {
             if let Some(d) = queued.get_mut(0..6) {
@@ -241,7 +270,7 @@ impl<S: Store> Gateway<S> {
         let Some(packet) = frame.get(ETH_HEADER_LEN..) else {
             return self.drop(side, "bad_frame");
         };
-        let (src, dst, proto, ttl, dst_port) = match Ipv4Packet::new_checked(packet) {
+        let (src, dst, proto, ttl, dst_port, len) = match Ipv4Packet::new_checked(packet) {
             Ok(ip) if !ip.verify_checksum() => {
                 return self.drop(side, WireError::BadHeaderChecksum.reason())
             }
@@ -251,14 +280,47 @@ impl<S: Store> Gateway<S> {
                 ip.protocol(),
                 ip.ttl(),
                 be16(ip.payload(), 2),
+                usize::from(ip.total_len()),
             ),
             Err(e) => return self.drop(side, e.reason()),
         };
-        let own = self.link(side).cidr.addr;
-        let public_addr = self.public.cidr.addr;
-        let private_addr = self.private.cidr.addr;
+        let (private, public) = (self.private.cidr, self.public.cidr);
+
+        // Addresses that are never forwarded, whichever side they come from.
+        if dst.is_broadcast()
+            || dst.is_multicast()
+            || [private, public]
+                .iter()
+                .any(|c| dst == c.broadcast() || dst == c.network())
+        {
+            return self.drop(side, "broadcast_or_multicast");
+        }
+        if !is_translatable(dst) {
+            return self.drop(side, "bad_destination");
+        }
+        // Sources must belong to the side they arrive on (no spoofing).
+        let source_ok = match side {
+            Side::Private => private.is_host(src) && src != private.addr,
+            Side::Public => {
+                is_translatable(src)
+                    && !private.contains(src)
+                    && src != public.addr
+                    && src != public.broadcast()
+                    && src != public.network()
+            }
+        };
+        if !source_ok {
+            return self.drop(
+                side,
+                match side {
+                    Side::Private => "source_not_private",
+                    Side::Public => "bad_source",
+                },
+            );
+        }
+
         // Packets for the router itself: it answers pings, nothing else.
-        if dst == own || (side == Side::Private && dst == public_addr) {
+        if dst == self.link(side).cidr.addr || (side == Side::Private && dst == public.addr) {
             if proto == PROTO_ICMP && self.answer_ping(side, frame) {
                 return;
             }
@@ -267,22 +329,22 @@ impl<S: Store> Gateway<S> {
             }
         } else if side == Side::Public {
             return self.drop(side, "not_addressed_to_router");
-        } else if dst == private_addr
-            || dst.is_broadcast()
-            || dst.is_multicast()
-            || dst == self.private.cidr.broadcast()
-        {
-            return self.drop(side, "broadcast_or_multicast");
+        } else if private.contains(dst) {
+            return self.drop(side, "private_destination");
+        }
+
+        // What the egress side can take, checked before any state is made.
+        if len > self.link(side.other()).mtu {
+            // Fragmentation and "fragmentation needed" come with fragment support.
+            return self.drop(side, "too_big_for_mtu");
+        }
+        if side == Side::Private && !public.contains(dst) && self.public_gateway.is_none() {
+            return self.drop(side, "no_route");
         }
 
         let result = match side {
             Side::Private => {
-                if !self.private.cidr.contains(src) || src == private_addr {
-                    return self.drop(side, "source_not_private");
-                }
-                if self.private.cidr.contains(dst) {
-                    return self.drop(side, "private_destination");
-                }
+                let public_addr = public.addr;
                 self.translate_or_add(side, frame, ttl, |gw, packet| {
                     let ports = &mut gw.ports;
                     Ok(gw
@@ -310,7 +372,7 @@ impl<S: Store> Gateway<S> {
                         || sport.take(),
                         Mode::Redirect { target: f.target },
                     )?;
-                    info!(client = %xl, target = %f.target, proto = %f.proto, port = f.port, "forward");
+                    debug!(client = %xl, target = %f.target, proto = %f.proto, port = f.port, "forward");
                     gw.stats.inc("forward_rules_added");
                     Ok(xl)
                 })
@@ -355,6 +417,11 @@ impl<S: Store> Gateway<S> {
                     self.stats.inc("nat_rules_added");
                 }
             }
+            // An ICMP error that no rule knows: the same drop as from outside.
+            Err(AddErr::Add(AddError::CannotNat(CannotNat::IcmpError))) => {
+                self.drop(side, TranslateError::NoEntry.reason());
+                return None;
+            }
             Err(AddErr::Add(e)) => {
                 self.drop(side, e.reason());
                 return None;
@@ -387,10 +454,6 @@ impl<S: Store> Gateway<S> {
     fn forward(&mut self, side: Side, frame: &mut [u8], dst: Ipv4Addr, now: Instant) {
         let ip_len = usize::from(be16(frame, ETH_HEADER_LEN + 2).unwrap_or(0));
         let link = self.link(side);
-        if ip_len > link.mtu {
-            // Fragmentation and "fragmentation needed" come with fragment support.
-            return self.drop(side, "too_big_for_mtu");
-        }
         let next_hop = if link.cidr.contains(dst) {
             dst
         } else if let (Side::Public, Some(gw)) = (side, self.public_gateway) {
@@ -402,6 +465,9 @@ impl<S: Store> Gateway<S> {
         let Some(frame) = frame.get_mut(..ETH_HEADER_LEN + ip_len) else {
             return self.drop(side, "bad_frame");
         };
+        if side == Side::Public && !self.hide_private_source(frame) {
+            return self.drop(side, "private_source_leak");
+        }
         if let Some(s) = frame.get_mut(6..12) {
             s.copy_from_slice(&mac);
         }
@@ -426,6 +492,39 @@ impl<S: Store> Gateway<S> {
         }
     }
 
+    /// Makes sure no private address leaves on the public side. Translated
+    /// flows already carry the public address; what can still carry a
+    /// private one is an ICMP error sent by a private host or router about
+    /// a packet it did not receive as the destination. Its source becomes
+    /// the public address (RFC 5508 REQ-5c, as a NAPT must). Returns `false`
+    /// for anything else with a private source, which must not be sent.
+    fn hide_private_source(&self, frame: &mut [u8]) -> bool {
+        let Some(packet) = frame.get_mut(ETH_HEADER_LEN..) else {
+            return false;
+        };
+        let Ok(mut ip) = Ipv4Packet::new_checked(packet) else {
+            return false;
+        };
+        let src = ip.src();
+        if !self.private.cidr.contains(src) {
+            return true;
+        }
+        let is_error = ip.protocol() == PROTO_ICMP
+            && ip
+                .payload()
+                .first()
+                .is_some_and(|t| icmp::kind(*t) == icmp::Kind::Error);
+        if !is_error {
+            return false;
+        }
+        let public = self.public.cidr.addr;
+        let mut d = Delta::default();
+        d.addr(src, public);
+        ip.set_src(public);
+        ip.set_checksum(d.apply(ip.checksum()));
+        true
+    }
+
     /// Answers an echo request addressed to the router; `false` if the
     /// packet is not one (the caller goes on with it).
     fn answer_ping(&mut self, side: Side, frame: &[u8]) -> bool {
@@ -441,12 +540,12 @@ impl<S: Store> Gateway<S> {
         if msg.msg_type() != icmp::types::ECHO_REQUEST {
             return false;
         }
-        if !checksum::verify(ip.payload(), 0) {
-            self.drop(side, WireError::BadIcmpChecksum.reason());
+        if ip.is_fragment() {
+            self.drop(side, PacketError::Fragment.reason());
             return true;
         }
-        if ip.is_fragment() || ip.src().is_broadcast() || ip.src().is_multicast() {
-            self.drop(side, "bad_ping");
+        if !checksum::verify(ip.payload(), 0) {
+            self.drop(side, WireError::BadIcmpChecksum.reason());
             return true;
         }
         let (Some(peer), Some(id), Some(seq)) = (

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rand::{Rng, SeedableRng};
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 use unat::{LruStore, Nat};
 
 use unat_router::config::{Cli, Config, DeviceSpec};
@@ -30,12 +30,16 @@ const STATS_EVERY: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&cli.log_level));
+    // --log-level, else RUST_LOG, else info.
+    let filter = match &cli.log_level {
+        Some(level) => tracing_subscriber::EnvFilter::try_new(level),
+        None => tracing_subscriber::EnvFilter::try_from_default_env()
+            .or_else(|_| tracing_subscriber::EnvFilter::try_new("info")),
+    };
     let filter = match filter {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: --log-level {}: {e}", cli.log_level);
+            eprintln!("error: log filter: {e}");
             return ExitCode::from(2);
         }
     };
@@ -54,7 +58,6 @@ fn main() -> ExitCode {
     match run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            error!("{}", chain(&*e));
             eprintln!("error: {}", chain(&*e));
             ExitCode::FAILURE
         }
@@ -121,6 +124,15 @@ fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     for f in &config.forwards {
         info!(proto = %f.proto, port = f.port, target = %f.target, "port forward");
     }
+    if config.public_gateway.is_none() {
+        warn!(
+            "no --public-gateway: only destinations in {} are reachable",
+            config.public
+        );
+    }
+    if let Some(path) = &config.stats_file {
+        write_stats(gw.stats(), path)?;
+    }
     info!(private = %config.private, public = %config.public, gateway = ?config.public_gateway, "unat-router running");
 
     let fds: Vec<RawFd> = [Side::Private, Side::Public]
@@ -135,20 +147,27 @@ fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         if let Some(path) = &config.stats_file {
             if last_stats.elapsed() >= STATS_EVERY {
                 last_stats = Instant::now();
-                if let Err(e) = gw.stats().write_to(path) {
-                    warn!(path = %path.display(), error = %e, "cannot write the stats file");
+                if let Err(e) = write_stats(gw.stats(), path) {
+                    warn!("{e}");
                 }
             }
         }
     }
     info!("stopping");
-    if let Some(path) = &config.stats_file {
-        gw.stats().write_to(path)?;
-    }
     for line in gw.stats().render().lines() {
         info!("counter {line}");
     }
+    if let Some(path) = &config.stats_file {
+        write_stats(gw.stats(), path)?;
+    }
     Ok(())
+}
+
+/// Writes the counters to `path`; the error names the file.
+fn write_stats(stats: &unat_router::stats::Stats, path: &std::path::Path) -> Result<(), String> {
+    stats
+        .write_to(path)
+        .map_err(|e| format!("cannot write the stats file {}: {e}", path.display()))
 }
 
 /// Waits until one of `fds` is readable, or `timeout`, or a signal.

@@ -14,6 +14,14 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Counters that exist from the start, at 0.
+    pub fn with_counters(names: &[&'static str]) -> Self {
+        Stats {
+            counters: names.iter().map(|n| (*n, 0)).collect(),
+            drops: BTreeMap::new(),
+        }
+    }
+
     /// Adds one to a counter.
     pub fn inc(&mut self, name: &'static str) {
         *self.counters.entry(name).or_insert(0) += 1;

@@ -433,3 +433,130 @@ fn private_host_spoofing_or_ttl_one_creates_no_rule() {
     assert_eq!(b.gw.stats().dropped("ttl_exceeded"), 1);
     assert_eq!(b.gw.stats().get("nat_rules_added"), 0);
 }
+
+#[test]
+fn spoofed_public_sources_never_reach_a_forward() {
+    let mut b = Bench::new();
+    b.learn_neighbours();
+    for src in [
+        [10, 0, 0, 77],    // the private prefix
+        [10, 0, 0, 2],     // the private host itself
+        PUBLIC,            // the router
+        [198, 18, 0, 255], // the public prefix's broadcast
+        [127, 0, 0, 1],
+        [0, 1, 2, 3],
+        [240, 0, 0, 1],
+    ] {
+        let mut syn = Vec::new();
+        PacketBuilder::ethernet2(UPSTREAM_MAC, ROUTER_PUB_MAC)
+            .ipv4(src, PUBLIC, 60)
+            .tcp(33000, 8080, 1, 1000)
+            .syn()
+            .write(&mut syn, b"")
+            .unwrap();
+        b.public.inject(syn);
+    }
+    b.run();
+    assert!(b.private.take_sent().is_empty());
+    assert_eq!(
+        b.gw.stats().dropped("bad_source"),
+        7,
+        "{}",
+        b.gw.stats().render()
+    );
+    assert_eq!(b.gw.stats().get("forward_rules_added"), 0);
+}
+
+#[test]
+fn link_layer_broadcasts_and_broadcast_addresses_are_not_forwarded() {
+    let mut b = Bench::new();
+    b.learn_neighbours();
+    // A unicast IP packet in a broadcast frame (RFC 1812 §5.3.4).
+    b.private.inject(udp_frame(
+        CLIENT_MAC, [0xff; 6], CLIENT, 5000, SERVER, 53, b"q",
+    ));
+    // Directed broadcast and network addresses of either prefix.
+    for dst in [
+        [198, 18, 0, 255],
+        [198, 18, 0, 0],
+        [10, 0, 0, 255],
+        [255, 255, 255, 255],
+        [224, 0, 0, 1],
+    ] {
+        b.private.inject(udp_frame(
+            CLIENT_MAC,
+            ROUTER_PRIV_MAC,
+            CLIENT,
+            5000,
+            dst,
+            53,
+            b"q",
+        ));
+    }
+    // The private prefix's network address as a source.
+    b.private.inject(udp_frame(
+        CLIENT_MAC,
+        ROUTER_PRIV_MAC,
+        [10, 0, 0, 0],
+        5000,
+        SERVER,
+        53,
+        b"q",
+    ));
+    b.run();
+    assert!(b.public.take_sent().is_empty());
+    let s = b.gw.stats();
+    assert_eq!(s.dropped("link_broadcast"), 1, "{}", s.render());
+    assert_eq!(s.dropped("broadcast_or_multicast"), 5, "{}", s.render());
+    assert_eq!(s.dropped("source_not_private"), 1, "{}", s.render());
+    assert_eq!(s.get("nat_rules_added"), 0);
+}
+
+#[test]
+fn an_icmp_error_from_an_inside_router_leaves_with_the_public_address() {
+    let mut b = Bench::new();
+    b.learn_neighbours();
+    // A flow from the client to the server.
+    b.private.inject(udp_frame(
+        CLIENT_MAC,
+        ROUTER_PRIV_MAC,
+        CLIENT,
+        40000,
+        SERVER,
+        9000,
+        b"out",
+    ));
+    b.run();
+    let out = b.public.take_sent();
+    let (_, public_port, ..) = parse(&out[0]);
+    // The server answers; an inside router (10.0.0.77) reports it cannot
+    // deliver that answer to the client, quoting it as it saw it.
+    let mut answer = Vec::new();
+    PacketBuilder::ipv4(SERVER, CLIENT, 62)
+        .udp(9000, 40000)
+        .write(&mut answer, b"back")
+        .unwrap();
+    let mut err = Vec::new();
+    PacketBuilder::ethernet2(CLIENT_MAC, ROUTER_PRIV_MAC)
+        .ipv4([10, 0, 0, 77], SERVER, 64)
+        .icmpv4_raw(11, 0, [0; 4])
+        .write(&mut err, &answer[..28])
+        .unwrap();
+    b.private.inject(err);
+    b.run();
+    let sent = b.public.take_sent();
+    assert_eq!(sent.len(), 1, "{}", b.gw.stats().render());
+    let p = SlicedPacket::from_ethernet(&sent[0]).unwrap();
+    let Some(NetSlice::Ipv4(ip)) = &p.net else {
+        panic!()
+    };
+    let h = ip.header().to_header();
+    assert_eq!(h.source, PUBLIC, "no private address leaks");
+    assert_eq!(h.destination, SERVER);
+    assert_eq!(h.header_checksum, h.calc_header_checksum());
+    // The quote now names the flow as the server knows it.
+    let quote = &ip.payload().payload[8..];
+    assert_eq!(&quote[12..16], &SERVER);
+    assert_eq!(&quote[16..20], &PUBLIC);
+    assert_eq!(u16::from_be_bytes([quote[22], quote[23]]), public_port);
+}
