@@ -17,7 +17,7 @@ use tracing::{info, warn};
 use unat::{LruStore, Nat};
 
 use unat_router::config::{Cli, Config, DeviceSpec};
-use unat_router::device::af_packet::{offload_warnings, PacketDevice};
+use unat_router::device::af_packet::{interface_warnings, PacketDevice};
 use unat_router::device::tap::TapDevice;
 use unat_router::device::{Device, DeviceError};
 use unat_router::gateway::{Gateway, Link, Side};
@@ -79,7 +79,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 fn open(spec: &DeviceSpec) -> Result<Box<dyn Device + Send>, DeviceError> {
     Ok(match spec {
         DeviceSpec::Packet(name) => {
-            for w in offload_warnings(name) {
+            for w in interface_warnings(name) {
                 warn!("{w}");
             }
             Box::new(PacketDevice::open(name)?)

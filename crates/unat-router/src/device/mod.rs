@@ -39,7 +39,10 @@ pub trait Device {
     /// frame is waiting. A frame longer than `buf` is truncated to `buf.len()`
     /// and its real length is returned (so `len > buf.len()` tells the caller
     /// it was cut and must be dropped). Frames the host itself sent out on the
-    /// interface are never returned.
+    /// interface are never returned. A frame that carried an 802.1Q/802.1ad
+    /// tag on the wire is returned with the tag in place (ethertype `0x8100`
+    /// or `0x88a8` at bytes 12..14), even where the kernel reports the tag
+    /// out of band, so the caller can recognise and drop it.
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
 
     /// Sends one complete Ethernet frame.
@@ -48,4 +51,28 @@ pub trait Device {
     /// A file descriptor that becomes readable when a frame is waiting, for
     /// `poll(2)`; `None` for devices that are not backed by the kernel.
     fn poll_fd(&self) -> Option<RawFd>;
+
+    /// Whether the frame returned by the last [`recv`](Device::recv) carries
+    /// a *partial* checksum: its sender (the host itself, through a veth or
+    /// similar, with TX checksum offload on) left the TCP/UDP checksum to
+    /// hardware, so the checksum field holds only the pseudo-header sum and
+    /// the frame fails verification although it is not corrupt. The router
+    /// must not treat such a frame as damaged, nor patch its checksum
+    /// incrementally and forward it as complete (turn offload off with
+    /// `ethtool -K IF tx off`, or compute the checksum in full).
+    ///
+    /// `false` after a `recv` that returned no frame or an error, and for
+    /// devices that cannot tell (the default); only meaningful until the next
+    /// `recv`.
+    fn last_rx_partial_checksum(&self) -> bool {
+        false
+    }
+
+    /// The number of frames the kernel dropped for this device because the
+    /// router did not read them fast enough, counted since the device was
+    /// opened; `None` when the device cannot tell (the default) or the
+    /// kernel refused the query.
+    fn kernel_drops(&mut self) -> Option<u64> {
+        None
+    }
 }

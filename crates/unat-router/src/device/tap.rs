@@ -7,6 +7,16 @@
 //! dropped. Once created, the device only uses its file descriptor, so the
 //! netdev may be renamed or moved to another network namespace (where it
 //! starts down and must be brought up again) without disturbing it.
+//!
+//! VLAN tags need no special handling here, unlike on an `AF_PACKET` socket
+//! (see [`af_packet`](super::af_packet)): when the kernel hands the TAP a
+//! frame whose 802.1Q/802.1ad tag it holds out of band (stripped on receive
+//! elsewhere, or left for "hardware" insertion, which TAP advertises as
+//! `tx-vlan-offload`), the tun driver writes the tag back into the frame it
+//! gives the reader (`tun_put_user`); with that offload off the kernel
+//! inserts it before. So [`Device::recv`] returns tagged frames with the tag
+//! inline, as the trait requires; the `tagged_frames_reach_the_tap_tagged`
+//! test checks this through a bridge.
 
 use std::fs::OpenOptions;
 use std::io;
@@ -383,6 +393,58 @@ mod tests {
         });
         assert_eq!(tap.name(), "unattap1");
         drop(tap);
+    }
+
+    #[test]
+    fn tagged_frames_reach_the_tap_tagged() {
+        use crate::device::af_packet::PacketDevice;
+        let Some(ns) = NetNs::create("tagged_frames_reach_the_tap_tagged") else {
+            return;
+        };
+        // va -> vb -> br0 -> unattap2: vb's receive path takes the tag out
+        // of the frame, the bridge forwards it out of band, the TAP reader
+        // must get it back inline.
+        ns.ip(&["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
+        ns.ip(&["link", "add", "br0", "type", "bridge"]);
+        ns.ip(&["link", "set", "vb", "master", "br0"]);
+        ns.ip(&["link", "set", "va", "up"]);
+        ns.ip(&["link", "set", "vb", "up"]);
+        ns.run(|| {
+            let mut tap = TapDevice::create("unattap2").unwrap();
+            ns.ip(&["link", "set", "unattap2", "master", "br0"]);
+            ns.ip(&["link", "set", "br0", "up"]);
+            let mut a = PacketDevice::open("va").unwrap();
+            // With TX VLAN offload on (the default) the tun driver inserts
+            // the tag; with it off the kernel does before handing it over.
+            let cases = [
+                ("on", [0x81, 0x00]),
+                ("on", [0x88, 0xa8]),
+                ("off", [0x81, 0x00]),
+            ];
+            for (i, (txvlan, tpid)) in cases.into_iter().enumerate() {
+                ns.exec(&["ethtool", "-K", "unattap2", "txvlan", txvlan]);
+                let mut frame = vec![0xff; 6];
+                frame.extend_from_slice(&[0x02, 0, 0, 0, 0x0a, 0x02]);
+                frame.extend_from_slice(&tpid);
+                frame.extend_from_slice(&[0x00, 0x07, 0x08, 0x00, 0x45, 0x00]);
+                frame.resize(80, u8::try_from(i).unwrap());
+                // Retried: the bridge port may still be coming up.
+                let mut got = None;
+                for _ in 0..30 {
+                    a.send(&frame).unwrap();
+                    got = wait_for(&mut tap, 2048, Duration::from_millis(100), |f, _| {
+                        f[6..12] == frame[6..12] && f[f.len() - 1] == frame[79]
+                    });
+                    if got.is_some() {
+                        break;
+                    }
+                }
+                let (got, len) = got.expect("the tagged frame did not reach the TAP");
+                assert_eq!(got[12..16], frame[12..16], "txvlan {txvlan}");
+                assert_eq!(got, frame, "txvlan {txvlan}");
+                assert_eq!(len, frame.len());
+            }
+        });
     }
 
     #[test]
