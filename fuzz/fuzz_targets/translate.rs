@@ -25,6 +25,9 @@ use libfuzzer_sys::fuzz_target;
 use unat::wire::checksum::{checksum, fold, pseudo_header_sum, sum, verify};
 use unat::{Endpoint, LruStore, Mode, Nat, Protocol, Store, TranslateError};
 
+/// mirage-nat's mode: nothing expires, so one instant will do.
+const NOW: unat::Instant = unat::Instant::ZERO;
+
 const CLIENT: [u8; 4] = [10, 0, 0, 2];
 const SERVER: [u8; 4] = [198, 18, 1, 2];
 const PUBLIC: [u8; 4] = [198, 18, 0, 2];
@@ -107,7 +110,7 @@ fn rule_packets() -> [(Vec<u8>, u16, Mode); 4] {
 fn nat() -> Nat<LruStore> {
     let mut n = Nat::new(LruStore::new(16, 16, 16).unwrap());
     for (p, port, mode) in rule_packets() {
-        n.add(&p, PUBLIC.into(), || Some(port), mode).unwrap();
+        n.add(&p, PUBLIC.into(), || Some(port), mode, NOW).unwrap();
     }
     n
 }
@@ -124,7 +127,7 @@ fn templates() -> &'static [Vec<u8>] {
         let mut sent = Vec::new();
         for (p, _, _) in rule_packets() {
             let mut out = p.clone();
-            n.translate(&mut out).unwrap();
+            n.translate(&mut out, NOW).unwrap();
             t.push(p);
             sent.push(out);
         }
@@ -141,7 +144,7 @@ fn templates() -> &'static [Vec<u8>] {
         t.push(icmp(ROUTER, PUBLIC, 4, 0, [0; 4], &sent[0]));
         // Every template translates as it is.
         for p in &t {
-            nat().translate(&mut p.clone()).unwrap();
+            nat().translate(&mut p.clone(), NOW).unwrap();
         }
         t
     })
@@ -224,7 +227,7 @@ fn sizes(n: &Nat<LruStore>) -> [usize; 3] {
 fn check(n: &mut Nat<LruStore>, packet: &[u8]) {
     let before = checksums(packet);
     let mut buf = packet.to_vec();
-    match n.translate(&mut buf) {
+    match n.translate(&mut buf, NOW) {
         Err(e) => {
             assert_eq!(buf, packet, "refused ({e:?}) but modified");
             let _ = e.reason();
@@ -251,7 +254,7 @@ fn check(n: &mut Nat<LruStore>, packet: &[u8]) {
             next += 1;
             (next < 4).then_some(next + 1000)
         };
-        match n.add(packet, Ipv4Addr::new(198, 18, 0, 3), ports, mode) {
+        match n.add(packet, Ipv4Addr::new(198, 18, 0, 3), ports, mode, NOW) {
             Err(e) => {
                 assert_eq!(
                     sizes(n),
@@ -262,7 +265,7 @@ fn check(n: &mut Nat<LruStore>, packet: &[u8]) {
             }
             Ok(_) => {
                 let mut again = packet.to_vec();
-                match n.translate(&mut again) {
+                match n.translate(&mut again, NOW) {
                     Ok(_) | Err(TranslateError::TtlExceeded) => {}
                     Err(e) => panic!("added a rule for a packet that then fails: {e:?}"),
                 }

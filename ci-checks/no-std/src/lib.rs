@@ -12,6 +12,9 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use unat::{LruStore, Mode, Nat};
 
+/// mirage-nat's mode: nothing expires, so one instant will do.
+const NOW: unat::Instant = unat::Instant::ZERO;
+
 /// A bump allocator over a static arena: enough for a small store.
 struct Bump {
     arena: UnsafeCell<[u8; 1 << 20]>,
@@ -64,10 +67,10 @@ pub extern "C" fn unat_no_std_check() -> u8 {
     ];
     let c = unat::wire::checksum::checksum(&pkt[..20]);
     pkt[10..12].copy_from_slice(&c.to_be_bytes());
-    if nat.add(&pkt, Ipv4Addr::new(198, 18, 0, 2), || Some(40000), Mode::Nat).is_err() {
+    if nat.add(&pkt, Ipv4Addr::new(198, 18, 0, 2), || Some(40000), Mode::Nat, NOW).is_err() {
         return 0;
     }
-    match nat.translate(&mut pkt) {
+    match nat.translate(&mut pkt, NOW) {
         Ok(_) => pkt[8],
         Err(_) => 0,
     }

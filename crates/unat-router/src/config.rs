@@ -56,17 +56,87 @@ pub struct Cli {
     #[arg(long = "forward", value_name = "PROTO:PORT=ADDR:PORT")]
     pub forwards: Vec<Forward>,
 
-    /// Entries in the TCP table (two per connection).
+    /// Sessions in the TCP table (one per connection).
     #[arg(long, value_name = "N", default_value_t = 16384)]
     pub tcp_table: usize,
 
-    /// Entries in the UDP table (two per flow).
+    /// Sessions in the UDP table (one per flow).
     #[arg(long, value_name = "N", default_value_t = 16384)]
     pub udp_table: usize,
 
-    /// Entries in the ICMP query table (two per query identifier).
+    /// Sessions in the ICMP query table (one per query identifier and peer).
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub icmp_table: usize,
+
+    /// Mapping behaviour (RFC 4787): `eim` endpoint-independent (one public
+    /// port per private endpoint, whatever the destination), `adm`
+    /// address-dependent, `apdm` address-and-port-dependent (mirage-nat's).
+    #[arg(long, value_name = "KIND", default_value = "eim", value_parser = ["eim", "adm", "apdm"])]
+    pub mapping: String,
+
+    /// Filtering behaviour for UDP and ICMP (RFC 4787): `eif` anyone may
+    /// send in through a mapping, `adf` only hosts the private endpoint
+    /// sent to, `apdf` only the exact host and port.
+    #[arg(long, value_name = "KIND", default_value = "adf", value_parser = ["eif", "adf", "apdf"])]
+    pub filtering: String,
+
+    /// Filtering behaviour for TCP (RFC 5382 REQ-3b); default: --filtering.
+    #[arg(long, value_name = "KIND", value_parser = ["eif", "adf", "apdf"])]
+    pub tcp_filtering: Option<String>,
+
+    /// UDP idle timeout in seconds (RFC 4787: at least 120).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub udp_timeout: u64,
+
+    /// TCP established idle timeout in seconds (RFC 5382: at least 7440).
+    #[arg(long, value_name = "SECS", default_value_t = 7440)]
+    pub tcp_established_timeout: u64,
+
+    /// TCP opening (and after RST) idle timeout in seconds (at least 240).
+    #[arg(long, value_name = "SECS", default_value_t = 240)]
+    pub tcp_transitory_timeout: u64,
+
+    /// TCP closing (both FINs seen) idle timeout in seconds (at least 240).
+    #[arg(long, value_name = "SECS", default_value_t = 240)]
+    pub tcp_closing_timeout: u64,
+
+    /// ICMP query idle timeout in seconds (RFC 5508: at least 60).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub icmp_timeout: u64,
+
+    /// Accept timeouts below the RFC minimums (for tests and labs only).
+    #[arg(long)]
+    pub allow_short_timeouts: bool,
+
+    /// Let inbound UDP and ICMP packets refresh their session (RFC 4787
+    /// REQ-6a); by default only outbound ones do.
+    #[arg(long)]
+    pub inbound_refresh: bool,
+
+    /// When a table is full of live sessions: `refuse` new flows (RFC 6888
+    /// REQ-11d) or `evict-lru` the least recently used (mirage-nat's).
+    #[arg(long, value_name = "POLICY", default_value = "refuse", value_parser = ["refuse", "evict-lru"])]
+    pub when_full: String,
+
+    /// TCP mappings one private host may hold (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub per_host_tcp: u32,
+
+    /// UDP mappings one private host may hold (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub per_host_udp: u32,
+
+    /// ICMP query mappings one private host may hold (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub per_host_icmp: u32,
+
+    /// Keep a private source port as the public port when it is free.
+    #[arg(long)]
+    pub port_preservation: bool,
+
+    /// Keep the parity of private source ports (RFC 4787 REQ-4).
+    #[arg(long)]
+    pub port_parity: bool,
 
     /// Write the counters to FILE, one `name value` per line, every second
     /// and at exit.
@@ -244,6 +314,62 @@ fn parse_log_level(s: &str) -> Result<String, String> {
     }
 }
 
+/// The engine's configuration from the behaviour flags.
+fn nat_config(cli: &Cli) -> Result<unat::Config, String> {
+    use std::time::Duration;
+    use unat::{Filtering, Mapping, PerProtocol, WhenFull};
+    let filtering = |s: &str| match s {
+        "eif" => Filtering::EndpointIndependent,
+        "apdf" => Filtering::AddressAndPortDependent,
+        _ => Filtering::AddressDependent,
+    };
+    let limit = |n: u32| (n != 0).then_some(n);
+    let mut c = unat::Config::new(cli.public_addr.addr);
+    c.mapping = PerProtocol::all(match cli.mapping.as_str() {
+        "adm" => Mapping::AddressDependent,
+        "apdm" => Mapping::AddressAndPortDependent,
+        _ => Mapping::EndpointIndependent,
+    });
+    c.filtering = PerProtocol::all(filtering(&cli.filtering));
+    if let Some(tcp) = &cli.tcp_filtering {
+        c.filtering.tcp = filtering(tcp);
+    }
+    c.timeouts = unat::Timeouts {
+        udp: Duration::from_secs(cli.udp_timeout),
+        tcp_established: Duration::from_secs(cli.tcp_established_timeout),
+        tcp_transitory: Duration::from_secs(cli.tcp_transitory_timeout),
+        tcp_closing: Duration::from_secs(cli.tcp_closing_timeout),
+        icmp: Duration::from_secs(cli.icmp_timeout),
+    };
+    c.enforce_floors = !cli.allow_short_timeouts;
+    c.inbound_refresh = cli.inbound_refresh;
+    c.when_full = match cli.when_full.as_str() {
+        "evict-lru" => WhenFull::EvictLeastRecentlyUsed,
+        _ => WhenFull::Refuse,
+    };
+    c.per_host_limit = PerProtocol {
+        tcp: limit(cli.per_host_tcp),
+        udp: limit(cli.per_host_udp),
+        icmp: limit(cli.per_host_icmp),
+    };
+    c.ports.preserve = cli.port_preservation;
+    c.ports.parity = cli.port_parity;
+    c.validate().map_err(|e| {
+        let flag = match e {
+            unat::ConfigError::BelowFloor { name, .. } => match name {
+                "udp timeout" => "--udp-timeout",
+                "tcp established timeout" => "--tcp-established-timeout",
+                "tcp transitory timeout" => "--tcp-transitory-timeout",
+                "tcp closing timeout" => "--tcp-closing-timeout",
+                _ => "--icmp-timeout",
+            },
+            _ => "--per-host-*",
+        };
+        format!("{flag}: {e} (--allow-short-timeouts lifts the RFC minimums, for tests)")
+    })?;
+    Ok(c)
+}
+
 fn parse_port(p: &str, whole: &str) -> Result<u16, String> {
     p.parse::<u16>()
         .ok()
@@ -266,8 +392,10 @@ pub struct Config {
     pub public_gateway: Option<Ipv4Addr>,
     /// Port forwards.
     pub forwards: Vec<Forward>,
-    /// Table capacities: TCP, UDP, ICMP.
+    /// Table capacities (sessions): TCP, UDP, ICMP.
     pub tables: (usize, usize, usize),
+    /// The NAT's behaviour.
+    pub nat: unat::Config,
     /// Where to write counters.
     pub stats_file: Option<PathBuf>,
 }
@@ -341,7 +469,9 @@ impl Config {
                 ));
             }
         }
+        let nat = nat_config(cli)?;
         Ok(Config {
+            nat,
             private_if: cli.private_if.clone(),
             private: cli.private_addr,
             public_if: cli.public_if.clone(),
@@ -389,6 +519,26 @@ mod tests {
         assert_eq!(c.public_if, DeviceSpec::Tap("pub0".into()));
         assert_eq!(c.forwards[0].target.to_string(), "10.0.0.5:80");
         assert_eq!(c.tables, (16384, 16384, 1024));
+        assert_eq!(c.nat.mapping.udp, unat::Mapping::EndpointIndependent);
+        assert_eq!(c.nat.filtering.tcp, unat::Filtering::AddressDependent);
+        let c = cli(&[
+            "--mapping",
+            "apdm",
+            "--filtering",
+            "eif",
+            "--tcp-filtering",
+            "apdf",
+            "--per-host-udp",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(c.nat.mapping.tcp, unat::Mapping::AddressAndPortDependent);
+        assert_eq!(c.nat.filtering.udp, unat::Filtering::EndpointIndependent);
+        assert_eq!(
+            c.nat.filtering.tcp,
+            unat::Filtering::AddressAndPortDependent
+        );
+        assert_eq!(c.nat.per_host_limit.udp, None);
     }
 
     #[test]
@@ -410,7 +560,15 @@ mod tests {
                 ],
                 "given twice",
             ),
-            (&["--tcp-table", "1"], "--tcp-table 1"),
+            (&["--tcp-table", "0"], "--tcp-table 0"),
+            (
+                &["--udp-timeout", "60"],
+                "--udp-timeout: udp timeout 60 s is below the RFC minimum of 120 s",
+            ),
+            (
+                &["--udp-timeout", "0", "--allow-short-timeouts"],
+                "--udp-timeout",
+            ),
         ];
         for (args, needle) in cases {
             let e = cli(args).unwrap_err();

@@ -19,13 +19,10 @@ use unat::wire::checksum::{self, Delta};
 use unat::wire::icmp::{self, IcmpMessage};
 use unat::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use unat::wire::WireError;
-use unat::{
-    is_translatable, AddError, CannotNat, Endpoint, Mode, Nat, PacketError, Protocol, Store,
-    TranslateError,
-};
+use unat::{is_translatable, Direction, Nat, PacketError, Store};
 
 use crate::arp::{Arp, Resolution, BROADCAST, ETH_HEADER_LEN};
-use crate::config::{Cidr, Forward};
+use crate::config::Cidr;
 use crate::device::{Device, MacAddr};
 use crate::stats::Stats;
 
@@ -35,6 +32,8 @@ const BATCH: usize = 64;
 /// Receive buffer: the largest frame a 64 KiB IP packet makes, so that an
 /// offloaded super-frame is seen whole (and dropped as too big).
 const RX_BUF: usize = 65536 + ETH_HEADER_LEN;
+/// Idle sessions looked at for expiry per table on each poll.
+const IDLE_SWEEP: usize = 64;
 /// TTL of packets the router originates (ping replies).
 const OWN_TTL: u8 = 64;
 const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -49,8 +48,8 @@ const COUNTERS: &[&str] = &[
     "tx_frames_public",
     "translated_outbound",
     "translated_inbound",
-    "nat_rules_added",
-    "forward_rules_added",
+    "sessions_created",
+    "sessions_expired",
     "forwarded",
     "echo_replies_sent",
     "arp_replies_sent",
@@ -64,15 +63,6 @@ pub enum Side {
     Private,
     /// Toward the rest of the world.
     Public,
-}
-
-impl Side {
-    fn other(self) -> Side {
-        match self {
-            Side::Private => Side::Public,
-            Side::Public => Side::Private,
-        }
-    }
 }
 
 /// One side: a device, the router's address on it, and its ARP state.
@@ -110,30 +100,33 @@ pub struct Gateway<S> {
     private: Link,
     public: Link,
     public_gateway: Option<Ipv4Addr>,
-    forwards: Vec<Forward>,
-    ports: Box<dyn FnMut() -> u16 + Send>,
+    rng: Box<dyn FnMut() -> u32 + Send>,
+    /// The origin of the clock handed to the engine.
+    epoch: Instant,
     stats: Stats,
     buf: Vec<u8>,
 }
 
 impl<S: Store> Gateway<S> {
-    /// A gateway. `ports` yields candidate translated ports (random ones:
-    /// predictable ports help off-path attackers, RFC 6056).
+    /// A gateway. The NAT's external address should be the public link's
+    /// address (port forwards are the NAT's static mappings). `rng` feeds
+    /// the choice of external ports: it should be unpredictable (RFC 6056).
+    /// `epoch` is the origin of the engine's clock.
     pub fn new(
         nat: Nat<S>,
         private: Link,
         public: Link,
         public_gateway: Option<Ipv4Addr>,
-        forwards: Vec<Forward>,
-        ports: Box<dyn FnMut() -> u16 + Send>,
+        rng: Box<dyn FnMut() -> u32 + Send>,
+        epoch: Instant,
     ) -> Self {
         Gateway {
             nat,
             private,
             public,
             public_gateway,
-            forwards,
-            ports,
+            rng,
+            epoch,
             stats: Stats::with_counters(COUNTERS),
             buf: vec![0; RX_BUF],
         }
@@ -197,7 +190,18 @@ impl<S: Store> Gateway<S> {
     }
 
     fn timers(&mut self, now: Instant) {
+        let expired = self.nat.expire(self.clock(now), IDLE_SWEEP);
+        self.stats.add("sessions_expired", expired as u64);
         for side in [Side::Private, Side::Public] {
+            if let Some(drops) = self.link_mut(side).dev.kernel_drops() {
+                self.stats.set(
+                    match side {
+                        Side::Private => "rx_kernel_drops_private",
+                        Side::Public => "rx_kernel_drops_public",
+                    },
+                    drops,
+                );
+            }
             let (requests, dropped) = self.link_mut(side).arp.poll(now);
             for r in requests {
                 self.send(side, &r, "arp_requests_sent");
@@ -270,7 +274,7 @@ impl<S: Store> Gateway<S> {
         let Some(packet) = frame.get(ETH_HEADER_LEN..) else {
             return self.drop(side, "bad_frame");
         };
-        let (src, dst, proto, ttl, dst_port, len) = match Ipv4Packet::new_checked(packet) {
+        let (src, dst, proto, len) = match Ipv4Packet::new_checked(packet) {
             Ok(ip) if !ip.verify_checksum() => {
                 return self.drop(side, WireError::BadHeaderChecksum.reason())
             }
@@ -278,8 +282,6 @@ impl<S: Store> Gateway<S> {
                 ip.src(),
                 ip.dst(),
                 ip.protocol(),
-                ip.ttl(),
-                be16(ip.payload(), 2),
                 usize::from(ip.total_len()),
             ),
             Err(e) => return self.drop(side, e.reason()),
@@ -319,128 +321,80 @@ impl<S: Store> Gateway<S> {
             );
         }
 
-        // Packets for the router itself: it answers pings, nothing else.
-        if dst == self.link(side).cidr.addr || (side == Side::Private && dst == public.addr) {
-            if proto == PROTO_ICMP && self.answer_ping(side, frame) {
-                return;
-            }
-            if side == Side::Private {
-                return self.drop(side, "local_not_served");
-            }
-        } else if side == Side::Public {
+        // Packets for the router itself: it answers pings. Anything else to
+        // the public address goes to the NAT: replies, forwards, hairpins.
+        let for_router =
+            dst == self.link(side).cidr.addr || (side == Side::Private && dst == public.addr);
+        if for_router && proto == PROTO_ICMP && self.answer_ping(side, frame) {
+            return;
+        }
+        if dst == private.addr {
+            return self.drop(side, "local_not_served");
+        }
+        if side == Side::Public && dst != public.addr {
             return self.drop(side, "not_addressed_to_router");
-        } else if private.contains(dst) {
+        }
+        if side == Side::Private && private.contains(dst) {
             return self.drop(side, "private_destination");
         }
 
         // What the egress side can take, checked before any state is made.
-        if len > self.link(side.other()).mtu {
+        let egress_mtu = self.private.mtu.min(self.public.mtu);
+        if len > egress_mtu {
             // Fragmentation and "fragmentation needed" come with fragment support.
             return self.drop(side, "too_big_for_mtu");
         }
-        if side == Side::Private && !public.contains(dst) && self.public_gateway.is_none() {
+        if side == Side::Private
+            && dst != public.addr
+            && !public.contains(dst)
+            && self.public_gateway.is_none()
+        {
             return self.drop(side, "no_route");
         }
+        if self.device_partial_checksum(side) {
+            complete_transport_checksum(frame);
+        }
 
-        let result = match side {
-            Side::Private => {
-                let public_addr = public.addr;
-                self.translate_or_add(side, frame, ttl, |gw, packet| {
-                    let ports = &mut gw.ports;
-                    Ok(gw
-                        .nat
-                        .add(packet, public_addr, || Some(ports()), Mode::Nat)?)
-                })
-            }
-            Side::Public => {
-                let forward = Protocol::from_ip_protocol(proto).and_then(|p| {
-                    self.forwards
-                        .iter()
-                        .find(|f| f.proto == p && Some(f.port) == dst_port)
-                        .copied()
-                });
-                self.translate_or_add(side, frame, ttl, |gw, packet| {
-                    let Some(f) = forward else {
-                        return Err(TranslateError::NoEntry.into());
-                    };
-                    // A classic port forward: the target sees the client,
-                    // so the rule translates the source to itself.
-                    let mut sport = packet_src_port(packet);
-                    let xl = gw.nat.add(
-                        packet,
-                        src,
-                        || sport.take(),
-                        Mode::Redirect { target: f.target },
-                    )?;
-                    debug!(client = %xl, target = %f.target, proto = %f.proto, port = f.port, "forward");
-                    gw.stats.inc("forward_rules_added");
-                    Ok(xl)
-                })
-            }
+        let Some(packet) = frame.get_mut(ETH_HEADER_LEN..) else {
+            return self.drop(side, "bad_frame");
         };
-        if let Some(next_dst) = result {
-            self.forward(side.other(), frame, next_dst, now);
+        let direction = match side {
+            Side::Private => Direction::Outbound,
+            Side::Public => Direction::Inbound,
+        };
+        let engine_now = self.clock(now);
+        let rng = &mut self.rng;
+        match self
+            .nat
+            .process(packet, direction, engine_now, &mut || rng())
+        {
+            Ok(t) => {
+                self.count_translated(side);
+                if t.new_session {
+                    self.stats.inc("sessions_created");
+                }
+                // Hairpinned traffic goes back out of the private side.
+                let out = if private.contains(t.dst) {
+                    Side::Private
+                } else {
+                    Side::Public
+                };
+                self.forward(out, frame, t.dst, now);
+            }
+            Err(e) => self.drop(side, e.reason()),
         }
     }
 
-    /// Translates the IPv4 packet in `frame`; on a miss, asks `add` for a
-    /// rule and translates again. Returns the new destination, or `None`
-    /// when the packet was dropped (and counted).
-    fn translate_or_add(
-        &mut self,
-        side: Side,
-        frame: &mut [u8],
-        ttl: u8,
-        add: impl FnOnce(&mut Self, &[u8]) -> Result<Endpoint, AddErr>,
-    ) -> Option<Ipv4Addr> {
-        let packet = frame.get_mut(ETH_HEADER_LEN..)?;
-        match self.nat.translate(packet) {
-            Ok(t) => {
-                self.count_translated(side);
-                return Some(t.dst);
-            }
-            Err(TranslateError::NoEntry) => {}
-            Err(e) => {
-                self.drop(side, e.reason());
-                return None;
-            }
-        }
-        if ttl <= 1 {
-            // No state for a packet that will not be forwarded anyway.
-            self.drop(side, TranslateError::TtlExceeded.reason());
-            return None;
-        }
-        match add(self, packet) {
-            Ok(xl) => {
-                if side == Side::Private {
-                    debug!(%xl, "new rule");
-                    self.stats.inc("nat_rules_added");
-                }
-            }
-            // An ICMP error that no rule knows: the same drop as from outside.
-            Err(AddErr::Add(AddError::CannotNat(CannotNat::IcmpError))) => {
-                self.drop(side, TranslateError::NoEntry.reason());
-                return None;
-            }
-            Err(AddErr::Add(e)) => {
-                self.drop(side, e.reason());
-                return None;
-            }
-            Err(AddErr::Translate(e)) => {
-                self.drop(side, e.reason());
-                return None;
-            }
-        }
-        match self.nat.translate(packet) {
-            Ok(t) => {
-                self.count_translated(side);
-                Some(t.dst)
-            }
-            Err(e) => {
-                self.drop(side, e.reason());
-                None
-            }
-        }
+    /// The engine's time for `now`.
+    fn clock(&self, now: Instant) -> unat::Instant {
+        let ms = now.saturating_duration_since(self.epoch).as_millis();
+        unat::Instant::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    /// Whether the device said the frame it just gave has a partial
+    /// checksum (the sender left it to an offload engine).
+    fn device_partial_checksum(&self, side: Side) -> bool {
+        self.link(side).dev.last_rx_partial_checksum()
     }
 
     fn count_translated(&mut self, from: Side) {
@@ -568,35 +522,47 @@ impl<S: Store> Gateway<S> {
     }
 }
 
-/// What the `add` step of [`Gateway::translate_or_add`] can fail with.
-enum AddErr {
-    Add(unat::AddError),
-    Translate(TranslateError),
-}
-
-impl From<unat::AddError> for AddErr {
-    fn from(e: unat::AddError) -> Self {
-        AddErr::Add(e)
-    }
-}
-
-impl From<TranslateError> for AddErr {
-    fn from(e: TranslateError) -> Self {
-        AddErr::Translate(e)
-    }
-}
-
-/// The TCP/UDP source port of an IPv4 packet, if it has one.
-fn packet_src_port(packet: &[u8]) -> Option<u16> {
-    let ip = Ipv4Packet::new_checked(packet).ok()?;
-    if !matches!(ip.protocol(), PROTO_TCP | PROTO_UDP) {
-        return None;
-    }
-    be16(ip.payload(), 0)
-}
-
 /// The big-endian `u16` at `off`, if the buffer reaches that far.
 fn be16(buf: &[u8], off: usize) -> Option<u16> {
     let b = buf.get(off..off.checked_add(2)?)?;
     <[u8; 2]>::try_from(b).ok().map(u16::from_be_bytes)
+}
+
+/// Fills in the TCP or UDP checksum of the IPv4 packet in `frame` from
+/// scratch. A sender with checksum offload leaves only the pseudo-header
+/// sum there, which incremental updates would carry along.
+fn complete_transport_checksum(frame: &mut [u8]) {
+    let Some(packet) = frame.get_mut(ETH_HEADER_LEN..) else {
+        return;
+    };
+    let Ok(mut ip) = Ipv4Packet::new_checked(packet) else {
+        return;
+    };
+    if ip.is_fragment() {
+        return;
+    }
+    let (src, dst, proto) = (ip.src(), ip.dst(), ip.protocol());
+    let offset = match proto {
+        PROTO_TCP => 16,
+        PROTO_UDP => 6,
+        _ => return,
+    };
+    let l4 = ip.payload_mut();
+    let Ok(len) = u16::try_from(l4.len()) else {
+        return;
+    };
+    let Some(field) = l4.get_mut(offset..offset + 2) else {
+        return;
+    };
+    field.copy_from_slice(&[0, 0]);
+    let sum = checksum::pseudo_header_sum(src, dst, proto, len);
+    let c = !checksum::fold(checksum::sum(l4, sum));
+    let c = if proto == PROTO_UDP && c == 0 {
+        0xffff
+    } else {
+        c
+    };
+    if let Some(field) = l4.get_mut(offset..offset + 2) {
+        field.copy_from_slice(&c.to_be_bytes());
+    }
 }

@@ -96,16 +96,20 @@ fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let private = open(&config.private_if)?;
     let public = open(&config.public_if)?;
     let (tcp, udp, icmp) = config.tables;
-    let nat = Nat::new(LruStore::new(tcp, udp, icmp)?);
+    let mut nat = Nat::with_config(LruStore::new(tcp, udp, icmp)?, config.nat)?;
+    for f in &config.forwards {
+        if !nat.add_forward(f.proto, f.port, f.target) {
+            return Err(format!("--forward {}:{}: the port is taken", f.proto, f.port).into());
+        }
+    }
     let mut rng = rand::rngs::StdRng::from_os_rng();
-    let ports = Box::new(move || rng.random_range(1024..=65535));
     let mut gw = Gateway::new(
         nat,
         Link::new(private, config.private),
         Link::new(public, config.public),
         config.public_gateway,
-        config.forwards.clone(),
-        ports,
+        Box::new(move || rng.random::<u32>()),
+        Instant::now(),
     );
     for side in [Side::Private, Side::Public] {
         let d = gw.link(side).device();
@@ -133,6 +137,16 @@ fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = &config.stats_file {
         write_stats(gw.stats(), path)?;
     }
+    let n = &config.nat;
+    info!(
+        mapping = ?n.mapping.udp,
+        filtering_udp = ?n.filtering.udp,
+        filtering_tcp = ?n.filtering.tcp,
+        udp_timeout = n.timeouts.udp.as_secs(),
+        tcp_established_timeout = n.timeouts.tcp_established.as_secs(),
+        when_full = ?n.when_full,
+        "behaviour"
+    );
     info!(private = %config.private, public = %config.public, gateway = ?config.public_gateway, "unat-router running");
 
     let fds: Vec<RawFd> = [Side::Private, Side::Public]

@@ -27,6 +27,16 @@ impl Stats {
         *self.counters.entry(name).or_insert(0) += 1;
     }
 
+    /// Adds `n` to a counter.
+    pub fn add(&mut self, name: &'static str, n: u64) {
+        *self.counters.entry(name).or_insert(0) += n;
+    }
+
+    /// Sets a counter that mirrors a total kept elsewhere.
+    pub fn set(&mut self, name: &'static str, value: u64) {
+        self.counters.insert(name, value);
+    }
+
     /// Counts a packet dropped for `reason`.
     pub fn drop(&mut self, reason: &'static str) {
         *self.drops.entry(reason).or_insert(0) += 1;

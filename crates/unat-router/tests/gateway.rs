@@ -10,7 +10,7 @@ use etherparse::{
     ArpEthIpv4Packet, ArpOperation, ArpPacketSlice, EtherType, Icmpv4Type, NetSlice, PacketBuilder,
     SlicedPacket, TransportSlice,
 };
-use unat::{LruStore, Nat};
+use unat::{Config, LruStore, Nat};
 use unat_router::config::{Cidr, Forward};
 use unat_router::device::memory::{MemoryDevice, MemoryLink};
 use unat_router::gateway::{Gateway, Link};
@@ -35,17 +35,26 @@ impl Bench {
     fn new() -> Bench {
         let (pd, private) = MemoryDevice::new("priv", ROUTER_PRIV_MAC, 1500);
         let (ud, public) = MemoryDevice::new("pub", ROUTER_PUB_MAC, 1500);
-        let mut next = 40000u16;
+        let mut nat = Nat::with_config(
+            LruStore::new(64, 64, 16).unwrap(),
+            Config::new(Ipv4Addr::from(PUBLIC)),
+        )
+        .unwrap();
+        let f = "tcp:8080=10.0.0.2:80".parse::<Forward>().unwrap();
+        assert!(nat.add_forward(f.proto, f.port, f.target));
+        let mut x = 0x9e37_79b9u32;
         let gw = Gateway::new(
-            Nat::new(LruStore::new(64, 64, 16).unwrap()),
+            nat,
             Link::new(Box::new(pd), "10.0.0.1/24".parse::<Cidr>().unwrap()),
             Link::new(Box::new(ud), "198.18.0.2/24".parse::<Cidr>().unwrap()),
             Some(Ipv4Addr::from(UPSTREAM)),
-            vec!["tcp:8080=10.0.0.2:80".parse::<Forward>().unwrap()],
             Box::new(move || {
-                next += 1;
-                next
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x
             }),
+            Instant::now(),
         );
         Bench {
             gw,
@@ -267,7 +276,7 @@ fn source_nat_out_and_back_with_arp_resolution() {
         (src, sport2, dst, dport2, data.as_slice()),
         (SERVER, 53, CLIENT, 5000, &b"answer"[..])
     );
-    assert_eq!(b.gw.stats().get("nat_rules_added"), 1);
+    assert_eq!(b.gw.stats().get("sessions_created"), 1);
     assert_eq!(b.gw.stats().get("translated_inbound"), 1);
 }
 
@@ -334,7 +343,7 @@ fn port_forward_delivers_to_the_private_host_with_the_client_as_source() {
     assert_eq!(sent.len(), 1);
     let (src, sport, dst, dport, _, _) = parse(&sent[0]);
     assert_eq!((src, sport, dst, dport), (PUBLIC, 8080, SERVER, 33000));
-    assert_eq!(b.gw.stats().get("forward_rules_added"), 1);
+    assert_eq!(b.gw.stats().get("sessions_created"), 1);
 }
 
 #[test]
@@ -431,7 +440,7 @@ fn private_host_spoofing_or_ttl_one_creates_no_rule() {
     assert!(b.public.take_sent().is_empty());
     assert_eq!(b.gw.stats().dropped("source_not_private"), 1);
     assert_eq!(b.gw.stats().dropped("ttl_exceeded"), 1);
-    assert_eq!(b.gw.stats().get("nat_rules_added"), 0);
+    assert_eq!(b.gw.stats().get("sessions_created"), 0);
 }
 
 #[test]
@@ -464,7 +473,7 @@ fn spoofed_public_sources_never_reach_a_forward() {
         "{}",
         b.gw.stats().render()
     );
-    assert_eq!(b.gw.stats().get("forward_rules_added"), 0);
+    assert_eq!(b.gw.stats().get("sessions_created"), 0);
 }
 
 #[test]
@@ -509,7 +518,7 @@ fn link_layer_broadcasts_and_broadcast_addresses_are_not_forwarded() {
     assert_eq!(s.dropped("link_broadcast"), 1, "{}", s.render());
     assert_eq!(s.dropped("broadcast_or_multicast"), 5, "{}", s.render());
     assert_eq!(s.dropped("source_not_private"), 1, "{}", s.render());
-    assert_eq!(s.get("nat_rules_added"), 0);
+    assert_eq!(s.get("sessions_created"), 0);
 }
 
 #[test]

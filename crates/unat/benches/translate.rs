@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use etherparse::PacketBuilder;
-use unat::{Endpoint, FlowKey, LruStore, Mode, Nat, Protocol, Store};
+use unat::{LruStore, Mode, Nat, Protocol, Store};
+
+/// mirage-nat's mode: nothing expires, so one instant will do.
+const NOW: unat::Instant = unat::Instant::ZERO;
 
 const CLIENT: [u8; 4] = [10, 0, 0, 2];
 const SERVER: [u8; 4] = [198, 18, 1, 2];
@@ -64,23 +67,29 @@ fn unreachable(src: [u8; 4], dst: [u8; 4], packet: &[u8]) -> Vec<u8> {
 /// Adds the rule `packet` starts (to `PUBLIC:port`) and returns the packet
 /// as it leaves the NAT.
 fn establish(nat: &mut Nat<LruStore>, packet: &[u8], port: u16) -> Vec<u8> {
-    nat.add(packet, Ipv4Addr::from(PUBLIC), || Some(port), Mode::Nat)
-        .unwrap();
+    nat.add(
+        packet,
+        Ipv4Addr::from(PUBLIC),
+        || Some(port),
+        Mode::Nat,
+        NOW,
+    )
+    .unwrap();
     let mut out = packet.to_vec();
-    nat.translate(&mut out).unwrap();
+    nat.translate(&mut out, NOW).unwrap();
     out
 }
 
 /// Times `translate` on fresh copies of `template`.
 fn bench_translate(c: &mut Criterion, name: &str, nat: &mut Nat<LruStore>, template: &[u8]) {
     // Check once that the template translates at all.
-    nat.translate(&mut template.to_vec()).unwrap();
+    nat.translate(&mut template.to_vec(), NOW).unwrap();
     let mut g = c.benchmark_group("translate");
     g.throughput(Throughput::Elements(1));
     g.bench_function(name, |b| {
         b.iter_batched_ref(
             || template.to_vec(),
-            |buf| black_box(nat.translate(black_box(buf.as_mut_slice()))),
+            |buf| black_box(nat.translate(black_box(buf.as_mut_slice()), NOW)),
             BatchSize::SmallInput,
         );
     });
@@ -126,16 +135,15 @@ fn add(c: &mut Criterion) {
         let sport = 1024 + (i % 60_000) as u16;
         let p = udp(src, sport, SERVER, 53, b"");
         let port = 1024 + i as u16;
-        nat.add(&p, base_xl, || Some(port), Mode::Nat).unwrap();
+        nat.add(&p, base_xl, || Some(port), Mode::Nat, NOW).unwrap();
     }
-    assert_eq!(nat.store().len(Protocol::Udp), 2 * BASE as usize);
+    assert_eq!(nat.store().len(Protocol::Udp), BASE as usize);
 
     let fresh_src = [10, 2, 0, 1];
     let fresh: Vec<Vec<u8>> = (0..BATCH)
         .map(|i| udp(fresh_src, 2000 + i, SERVER, 53, b""))
         .collect();
     let xl = Ipv4Addr::from(PUBLIC);
-    let server = Endpoint::new(Ipv4Addr::from(SERVER), 53);
 
     c.bench_function("add/udp_rule_into_10000", |b| {
         b.iter_custom(|iters| {
@@ -146,22 +154,57 @@ fn add(c: &mut Criterion) {
                 let start = Instant::now();
                 for (i, p) in fresh.iter().take(n as usize).enumerate() {
                     let port = 30_000 + i as u16;
-                    black_box(nat.add(black_box(p), xl, || Some(port), Mode::Nat).unwrap());
+                    black_box(
+                        nat.add(black_box(p), xl, || Some(port), Mode::Nat, NOW)
+                            .unwrap(),
+                    );
                 }
                 total += start.elapsed();
-                for i in 0..n as u16 {
-                    let client = Endpoint::new(Ipv4Addr::from(fresh_src), 2000 + i);
-                    let public = Endpoint::new(xl, 30_000 + i);
-                    let keys = [FlowKey::new(client, server), FlowKey::new(server, public)];
-                    nat.store_mut().delete(Protocol::Udp, &keys);
-                }
+                nat.remove_connections(Ipv4Addr::from(fresh_src));
                 left -= n;
             }
-            assert_eq!(nat.store().len(Protocol::Udp), 2 * BASE as usize);
+            assert_eq!(nat.store().len(Protocol::Udp), BASE as usize);
             total
         });
     });
 }
 
-criterion_group!(benches, translate, add);
+/// The RFC path: `process` on an established UDP flow (outbound), with
+/// session refresh and the per-packet expiry sweep included.
+fn process(c: &mut Criterion) {
+    let config = unat::Config::new(Ipv4Addr::from(PUBLIC));
+    let mut nat = Nat::with_config(LruStore::new(1024, 1024, 64).unwrap(), config).unwrap();
+    let mut seed = 0x9e37_79b9u32;
+    let mut rng = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let template = udp(CLIENT, 5000, SERVER, 53, &[0x5a; 64]);
+    let now = unat::Instant::from_secs(1);
+    nat.process(
+        &mut template.clone(),
+        unat::Direction::Outbound,
+        now,
+        &mut rng,
+    )
+    .unwrap();
+    c.bench_function("process/udp_64_established_outbound", |b| {
+        b.iter_batched_ref(
+            || template.clone(),
+            |buf| {
+                black_box(nat.process(
+                    black_box(buf.as_mut_slice()),
+                    unat::Direction::Outbound,
+                    now,
+                    &mut rng,
+                ))
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+criterion_group!(benches, translate, add, process);
 criterion_main!(benches);

@@ -9,6 +9,9 @@
 // `common::tcp_syn` takes 8 arguments.
 mod common;
 
+/// The clock: these tests use the original's behaviour, where nothing expires.
+const NOW: unat::Instant = unat::Instant::ZERO;
+
 use std::net::Ipv4Addr;
 
 use common::*;
@@ -191,7 +194,7 @@ fn translate_checked(
     p: &[u8],
 ) -> (Result<unat::Translation, TranslateError>, Vec<u8>) {
     let mut buf = p.to_vec();
-    let r = n.translate(&mut buf);
+    let r = n.translate(&mut buf, NOW);
     if r.is_err() {
         assert_eq!(buf, p, "a refused packet was modified ({r:?})");
     }
@@ -334,7 +337,7 @@ fn config(cases: u32) -> ProptestConfig {
 /// A rule for `f` as `mode` says, checked; returns the translated endpoint.
 fn add_rule(n: &mut Nat<LruStore>, f: &Flow, xl: [u8; 4], port: u16, mode: Mode) -> Endpoint {
     let p = build(f);
-    let got = n.add(&p, ip(xl), ports_from(&[port]), mode).unwrap();
+    let got = n.add(&p, ip(xl), ports_from(&[port]), mode, NOW).unwrap();
     assert_eq!(got, Endpoint::new(ip(xl), port));
     got
 }
@@ -761,12 +764,18 @@ fn nat_with_rules() -> Nat<LruStore> {
         udp(c, 5000, s, 53, 64, b""),
         echo(c, s, 7, 1, 64, false, b""),
     ] {
-        n.add(&p, xl, ports_from(&[40000]), Mode::Nat).unwrap();
+        n.add(&p, xl, ports_from(&[40000]), Mode::Nat, NOW).unwrap();
     }
     let fwd = udp(s, 1234, [198, 18, 0, 2], 8080, 64, b"");
     let target = Endpoint::new(ip([10, 0, 0, 9]), 80);
-    n.add(&fwd, xl, ports_from(&[8080]), Mode::Redirect { target })
-        .unwrap();
+    n.add(
+        &fwd,
+        xl,
+        ports_from(&[8080]),
+        Mode::Redirect { target },
+        NOW,
+    )
+    .unwrap();
     n
 }
 
@@ -781,7 +790,7 @@ fn exercise(n: &mut Nat<LruStore>, p: &[u8]) {
     let target = Endpoint::new(ip([10, 0, 0, 9]), 22);
     for mode in [Mode::Nat, Mode::Redirect { target }] {
         let before = table_sizes(n);
-        let r = n.add(p, ip([198, 18, 0, 3]), ports_from(&[0, 1, 2]), mode);
+        let r = n.add(p, ip([198, 18, 0, 3]), ports_from(&[0, 1, 2]), mode, NOW);
         if let Err(e) = r {
             assert_eq!(
                 table_sizes(n),
@@ -1043,7 +1052,7 @@ fn refusals_leave_the_buffer_unchanged() {
     let before = table_sizes(&n);
     let p = udp(c, 5000, s, 53, 64, b"");
     assert_eq!(
-        n.add(&p, ip([198, 18, 0, 2]), || None, Mode::Nat),
+        n.add(&p, ip([198, 18, 0, 2]), || None, Mode::Nat, NOW),
         Err(AddError::Overlap)
     );
     assert_eq!(table_sizes(&n), before);

@@ -17,6 +17,8 @@ pub(crate) enum Classified {
         key: FlowKey,
         /// For ICMP: the message is a query request (not a reply).
         icmp_request: bool,
+        /// For TCP: the flags byte (0 for other protocols).
+        tcp_flags: u8,
     },
     /// An ICMP error message; its flow is the quoted packet's.
     IcmpError,
@@ -47,6 +49,7 @@ pub(crate) fn classify(ip: &Ipv4Packet<&[u8]>) -> Result<Classified, PacketError
                     Endpoint::new(dst, tcp.dst_port()),
                 ),
                 icmp_request: false,
+                tcp_flags: tcp.flags(),
             })
         }
         PROTO_UDP => {
@@ -58,6 +61,7 @@ pub(crate) fn classify(ip: &Ipv4Packet<&[u8]>) -> Result<Classified, PacketError
                     Endpoint::new(dst, udp.dst_port()),
                 ),
                 icmp_request: false,
+                tcp_flags: 0,
             })
         }
         PROTO_ICMP => {
@@ -67,6 +71,7 @@ pub(crate) fn classify(ip: &Ipv4Packet<&[u8]>) -> Result<Classified, PacketError
                     proto: Protocol::Icmp,
                     key: FlowKey::icmp(src, dst, msg.ident()),
                     icmp_request: k == icmp::Kind::QueryRequest,
+                    tcp_flags: 0,
                 }),
                 icmp::Kind::Error => Ok(Classified::IcmpError),
                 icmp::Kind::Other => Err(PacketError::UnsupportedIcmp(msg.msg_type())),

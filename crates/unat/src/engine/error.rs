@@ -76,9 +76,22 @@ pub enum TranslateError {
     /// No table entry matches the packet (or, for an ICMP error, the packet
     /// it quotes): the original's `Untranslated`.
     NoEntry,
-    /// The packet matches an entry but arrived with a TTL of 0 or 1, so it
-    /// must not be forwarded.
+    /// The packet arrived with a TTL of 0 or 1, so it must not be
+    /// forwarded (and starts no session).
     TtlExceeded,
+    /// An inbound packet to a mapping whose filter does not let its
+    /// source in (or a TCP segment other than a SYN trying to start a
+    /// session).
+    Filtered,
+    /// The inside host holds its limit of mappings for the protocol
+    /// (RFC 6888 REQ-4); no existing mapping was touched.
+    HostLimit,
+    /// No external port is free for the inside port's class.
+    PortsExhausted,
+    /// The table is full of live sessions and the policy refuses to evict.
+    TableFull,
+    /// The new session's translation clashes with an explicit rule.
+    Conflict,
 }
 
 impl TranslateError {
@@ -88,6 +101,11 @@ impl TranslateError {
             TranslateError::Packet(p) => p.reason(),
             TranslateError::NoEntry => "no_entry",
             TranslateError::TtlExceeded => "ttl_exceeded",
+            TranslateError::Filtered => "filtered",
+            TranslateError::HostLimit => "host_limit",
+            TranslateError::PortsExhausted => "ports_exhausted",
+            TranslateError::TableFull => "table_full",
+            TranslateError::Conflict => "conflict",
         }
     }
 }
@@ -110,6 +128,11 @@ impl fmt::Display for TranslateError {
             TranslateError::Packet(p) => p.fmt(f),
             TranslateError::NoEntry => f.write_str("no translation entry for this flow"),
             TranslateError::TtlExceeded => f.write_str("TTL exceeded"),
+            TranslateError::Filtered => f.write_str("refused by the mapping's filter"),
+            TranslateError::HostLimit => f.write_str("the host holds its limit of mappings"),
+            TranslateError::PortsExhausted => f.write_str("no external port is free"),
+            TranslateError::TableFull => f.write_str("the session table is full"),
+            TranslateError::Conflict => f.write_str("the new session clashes with a rule"),
         }
     }
 }
@@ -155,6 +178,8 @@ pub enum AddError {
     /// Every candidate port clashed with an existing entry, or the port
     /// generator ran out of candidates.
     Overlap,
+    /// The table is full of live sessions and the policy refuses to evict.
+    TableFull,
 }
 
 impl AddError {
@@ -167,6 +192,7 @@ impl AddError {
             AddError::CannotNat(CannotNat::IcmpNotARequest) => "cannot_nat_icmp_not_request",
             AddError::CannotNat(CannotNat::RedirectIcmp) => "cannot_redirect_icmp",
             AddError::Overlap => "overlap",
+            AddError::TableFull => "table_full",
         }
     }
 }
@@ -195,6 +221,7 @@ impl fmt::Display for AddError {
             AddError::Packet(p) => p.fmt(f),
             AddError::CannotNat(c) => write!(f, "cannot NAT: {c}"),
             AddError::Overlap => f.write_str("no free translation: every candidate overlaps"),
+            AddError::TableFull => f.write_str("the session table is full"),
         }
     }
 }

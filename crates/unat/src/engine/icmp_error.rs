@@ -24,7 +24,6 @@ use crate::engine::error::{PacketError, TranslateError};
 use crate::engine::rewrite::{rewrite_ip_header, rewrite_port, udp_checksum_update};
 use crate::engine::Translation;
 use crate::flow::{Endpoint, FlowKey, Protocol};
-use crate::store::Store;
 use crate::wire::checksum::{self, Delta};
 use crate::wire::icmp::{self, IcmpMessage};
 use crate::wire::ipv4::{self, Ipv4Packet};
@@ -40,10 +39,13 @@ fn needed_quote(proto: Protocol) -> usize {
 }
 
 /// Translates the ICMP error in `packet` (already validated as an IPv4
-/// packet carrying an ICMP error) in place.
-pub(crate) fn translate<S: Store>(
-    store: &mut S,
+/// packet carrying an ICMP error) in place. `lookup` gives the translation
+/// of a flow key, if a live session has it; it must not refresh anything
+/// (no ICMP message refreshes or ends a session: RFC 4787 REQ-12, RFC 5382
+/// REQ-10, RFC 5508 REQ-6).
+pub(crate) fn translate(
     packet: &mut [u8],
+    mut lookup: impl FnMut(Protocol, &FlowKey) -> Option<FlowKey>,
 ) -> Result<Translation, TranslateError> {
     let ip = Ipv4Packet::new_checked(&*packet)?;
     let (outer_src, outer_dst, ttl) = (ip.src(), ip.dst(), ip.ttl());
@@ -92,9 +94,7 @@ pub(crate) fn translate<S: Store>(
 
     // The quoted packet travelled the other way: its reply entry says how
     // the receiver of this error knows the flow.
-    let back = store
-        .lookup(proto, &q_key.reversed())
-        .ok_or(TranslateError::NoEntry)?;
+    let back = lookup(proto, &q_key.reversed()).ok_or(TranslateError::NoEntry)?;
     if ttl <= 1 {
         return Err(TranslateError::TtlExceeded);
     }
@@ -178,6 +178,7 @@ pub(crate) fn translate<S: Store>(
         src: new_outer_src,
         dst: new_q.src.addr,
         is_icmp_error: true,
+        new_session: false,
     })
 }
 

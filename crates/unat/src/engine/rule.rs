@@ -42,17 +42,12 @@ pub(crate) fn check_address(a: Ipv4Addr) -> Result<(), CannotNat> {
     }
 }
 
-/// The two entries of the rule that translates `key` to the endpoint `xl`:
-/// `[(request key, request translation), (reply key, reply translation)]`.
+/// The translation of `key` by a rule that maps its source to `xl`.
 ///
-/// ICMP keys carry the query identifier in both endpoints (see
-/// [`FlowKey::icmp`]), so their translated identifier `xl.port` goes in both.
-pub(crate) fn entries(
-    proto: Protocol,
-    key: &FlowKey,
-    xl: Endpoint,
-    mode: Mode,
-) -> [(FlowKey, FlowKey); 2] {
+/// NAT: `src -> dst` becomes `xl -> dst`; Redirect: `xl -> target`. ICMP
+/// keys carry the query identifier in both endpoints (see
+/// [`FlowKey::icmp`]), so the translated identifier `xl.port` goes in both.
+pub(crate) fn translation(proto: Protocol, key: &FlowKey, xl: Endpoint, mode: Mode) -> FlowKey {
     let target = match mode {
         Mode::Nat => match proto {
             Protocol::Icmp => Endpoint::new(key.dst.addr, xl.port),
@@ -60,6 +55,5 @@ pub(crate) fn entries(
         },
         Mode::Redirect { target } => target,
     };
-    let request = FlowKey::new(xl, target);
-    [(*key, request), (request.reversed(), key.reversed())]
+    FlowKey::new(xl, target)
 }
