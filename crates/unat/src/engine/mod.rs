@@ -161,7 +161,9 @@ impl<S: Store> Nat<S> {
         let ip = Ipv4Packet::new_checked(&*packet)?;
         let ttl = ip.ttl();
         let (proto, key, icmp_request, tcp_flags) = match classify(&ip)? {
-            Classified::IcmpError => return self.translate_icmp_error(packet, now),
+            Classified::IcmpError => {
+                return self.translate_icmp_error(packet, Some(from == Direction::Outbound), now)
+            }
             Classified::Flow {
                 proto,
                 key,
@@ -229,7 +231,7 @@ impl<S: Store> Nat<S> {
         let ip = Ipv4Packet::new_checked(&*packet)?;
         let ttl = ip.ttl();
         match classify(&ip)? {
-            Classified::IcmpError => self.translate_icmp_error(packet, now),
+            Classified::IcmpError => self.translate_icmp_error(packet, None, now),
             Classified::Flow {
                 proto,
                 key,
@@ -304,14 +306,27 @@ impl<S: Store> Nat<S> {
         })
     }
 
+    /// Translates an ICMP error through the session of the packet it
+    /// quotes. When the error's direction is known (`from_inside`), the
+    /// quoted packet must be one the NAT sent toward the error's sender:
+    /// an error never turns back to the side it came from.
     fn translate_icmp_error(
         &mut self,
         packet: &mut [u8],
+        from_inside: Option<bool>,
         now: Instant,
     ) -> Result<Translation, TranslateError> {
         icmp_error::translate(packet, |proto, key| {
             let (id, hit) = self.find_live(proto, key, now)?;
             let s = self.store.get(proto, &id)?;
+            // `key` is the quoted packet reversed: a packet from the sender's side.
+            let inside = match hit {
+                Hit::Key => s.state.origin.key_is_inside(),
+                Hit::Reply => s.state.origin.reply_is_inside(),
+            };
+            if from_inside.is_some_and(|f| f != inside) && s.state.origin != Origin::Rule {
+                return None;
+            }
             Some(match hit {
                 Hit::Key => s.xl,
                 Hit::Reply => s.key.reversed(),
