@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use etherparse::PacketBuilder;
 use tracing::{debug, warn};
-use unat::wire::checksum::{self, Delta};
+use unat::wire::checksum;
 use unat::wire::icmp::{self, IcmpMessage};
 use unat::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use unat::wire::WireError;
@@ -419,7 +419,7 @@ impl<S: Store> Gateway<S> {
         let Some(frame) = frame.get_mut(..ETH_HEADER_LEN + ip_len) else {
             return self.drop(side, "bad_frame");
         };
-        if side == Side::Public && !self.hide_private_source(frame) {
+        if side == Side::Public && self.leaks_private_source(frame) {
             return self.drop(side, "private_source_leak");
         }
         if let Some(s) = frame.get_mut(6..12) {
@@ -446,37 +446,15 @@ impl<S: Store> Gateway<S> {
         }
     }
 
-    /// Makes sure no private address leaves on the public side. Translated
-    /// flows already carry the public address; what can still carry a
-    /// private one is an ICMP error sent by a private host or router about
-    /// a packet it did not receive as the destination. Its source becomes
-    /// the public address (RFC 5508 REQ-5c, as a NAPT must). Returns `false`
-    /// for anything else with a private source, which must not be sent.
-    fn hide_private_source(&self, frame: &mut [u8]) -> bool {
-        let Some(packet) = frame.get_mut(ETH_HEADER_LEN..) else {
-            return false;
-        };
-        let Ok(mut ip) = Ipv4Packet::new_checked(packet) else {
-            return false;
-        };
-        let src = ip.src();
-        if !self.private.cidr.contains(src) {
-            return true;
-        }
-        let is_error = ip.protocol() == PROTO_ICMP
-            && ip
-                .payload()
-                .first()
-                .is_some_and(|t| icmp::kind(*t) == icmp::Kind::Error);
-        if !is_error {
-            return false;
-        }
-        let public = self.public.cidr.addr;
-        let mut d = Delta::default();
-        d.addr(src, public);
-        ip.set_src(public);
-        ip.set_checksum(d.apply(ip.checksum()));
-        true
+    /// Whether the packet in `frame` would carry a private source address
+    /// out of the public side. The engine gives every translated packet,
+    /// ICMP errors from private routers included (RFC 5508 REQ-5c), the
+    /// public address; this is the last check that nothing else slips out.
+    fn leaks_private_source(&self, frame: &[u8]) -> bool {
+        frame
+            .get(ETH_HEADER_LEN..)
+            .and_then(|p| Ipv4Packet::new_checked(p).ok())
+            .is_none_or(|ip| self.private.cidr.contains(ip.src()))
     }
 
     /// Answers an echo request addressed to the router; `false` if the

@@ -43,6 +43,8 @@ impl Origin {
 
 /// What a TCP session has seen, each way (RFC 7857 §2, simplified from
 /// RFC 6146: INIT, ESTABLISHED, FIN from either side, both FINs, RST).
+/// For a hairpinned session, whose ends are both inside, "inside" is the
+/// end that opened it and "outside" the other.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TcpTrack {
     /// A SYN from the inside.

@@ -14,6 +14,9 @@
 //! - the outer destination becomes the quoted source; the outer source is
 //!   kept (an intermediate router), unless the error comes from the quoted
 //!   destination itself, which then appears under its translated address;
+//!   an error from inside always leaves from the public address of the
+//!   mapping (RFC 5508 REQ-5 c for NAPT: an inside router's address never
+//!   leaks out);
 //! - the outer ICMP checksum is updated for all of it, incrementally.
 //!
 //! A wrong ICMP checksum or quoted header checksum drops the message
@@ -42,9 +45,11 @@ fn needed_quote(proto: Protocol) -> usize {
 /// packet carrying an ICMP error) in place. `lookup` gives the translation
 /// of a flow key, if a live session has it; it must not refresh anything
 /// (no ICMP message refreshes or ends a session: RFC 4787 REQ-12, RFC 5382
-/// REQ-10, RFC 5508 REQ-6).
+/// REQ-10, RFC 5508 REQ-6). `from_inside` is the error's direction, when
+/// known.
 pub(crate) fn translate(
     packet: &mut [u8],
+    from_inside: Option<bool>,
     mut lookup: impl FnMut(Protocol, &FlowKey) -> Option<FlowKey>,
 ) -> Result<Translation, TranslateError> {
     let ip = Ipv4Packet::new_checked(&*packet)?;
@@ -99,7 +104,7 @@ pub(crate) fn translate(
         return Err(TranslateError::TtlExceeded);
     }
     let new_q = back.reversed();
-    let new_outer_src = if outer_src == q_key.dst.addr {
+    let new_outer_src = if outer_src == q_key.dst.addr || from_inside == Some(true) {
         new_q.dst.addr
     } else {
         outer_src

@@ -181,7 +181,8 @@ impl Mappings {
     /// class (1-1023 below 1024, else 1024-65535; any non-zero identifier
     /// for ICMP), the inside port itself first if `preserve` is on, with
     /// the inside port's parity if `parity` is on. A few random tries, then
-    /// a scan from a random start, so a free port is found if one exists.
+    /// a walk over the class from a random start with a random stride, so a
+    /// free port is found if one exists.
     fn allocate(
         &self,
         config: &Config,
@@ -222,12 +223,30 @@ impl Mappings {
                 }
             }
         }
-        let start = rng.next_u32() % span;
-        (0..span)
-            .map(|i| lo + (start + i) % span)
-            .filter(|p| fits(*p))
-            .find_map(free)
-            .ok_or(MappingError::PortsExhausted)
+        // Every try met a taken port (the class is nearly full): walk the
+        // whole class from a random start with a random stride coprime with
+        // its size, so a free port is found if one exists. A stride of 1
+        // (a linear probe, RFC 6056 Algorithm 1) would favour the free
+        // port after a long run of taken ones (§5).
+        let mut step = 1;
+        for _ in 0..RANDOM_TRIES {
+            let d = 1 + rng.next_u32() % (span - 1).max(1);
+            if gcd(d, span) == 1 {
+                step = d;
+                break;
+            }
+        }
+        let mut offset = rng.next_u32() % span;
+        for _ in 0..span {
+            let p = lo + offset;
+            if fits(p) {
+                if let Some(p) = free(p) {
+                    return Ok(p);
+                }
+            }
+            offset = (offset + step) % span;
+        }
+        Err(MappingError::PortsExhausted)
     }
 
     /// Counts a new session on its mapping(s).
@@ -318,6 +337,14 @@ impl Mappings {
         self.per_host.clear();
         self.remotes.clear();
     }
+}
+
+/// The greatest common divisor.
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// The remote address a session counts for in its mapping's

@@ -157,7 +157,6 @@ impl<S: Store> Nat<S> {
         now: Instant,
         rng: &mut impl RandomSource,
     ) -> Result<Translation, TranslateError> {
-        self.expire(now, SWEEP_PER_PACKET);
         let ip = Ipv4Packet::new_checked(&*packet)?;
         let ttl = ip.ttl();
         let (proto, key, icmp_request, tcp_flags) = match classify(&ip)? {
@@ -171,19 +170,20 @@ impl<S: Store> Nat<S> {
                 tcp_flags,
             } => (proto, key, icmp_request, tcp_flags),
         };
+        self.expire_table(proto, now, SWEEP_PER_PACKET);
         let from_inside = from == Direction::Outbound;
-        if let Some((id, hit)) = self.find_live(proto, &key, now) {
-            return self.translate_hit(
-                packet,
-                proto,
-                id,
-                hit,
-                Some(from_inside),
-                icmp_request,
-                tcp_flags,
-                ttl,
-                now,
-            );
+        let hit = self.translate_hit(
+            packet,
+            proto,
+            &key,
+            Some(from_inside),
+            icmp_request,
+            tcp_flags,
+            ttl,
+            now,
+        )?;
+        if let Some(t) = hit {
+            return Ok(t);
         }
         let external = self.config.external;
         if !is_translatable(external) {
@@ -237,46 +237,37 @@ impl<S: Store> Nat<S> {
                 key,
                 icmp_request,
                 tcp_flags,
-            } => {
-                let (id, hit) = self
-                    .find_live(proto, &key, now)
-                    .ok_or(TranslateError::NoEntry)?;
-                self.translate_hit(
-                    packet,
-                    proto,
-                    id,
-                    hit,
-                    None,
-                    icmp_request,
-                    tcp_flags,
-                    ttl,
-                    now,
-                )
-            }
+            } => self
+                .translate_hit(packet, proto, &key, None, icmp_request, tcp_flags, ttl, now)?
+                .ok_or(TranslateError::NoEntry),
         }
     }
 
-    /// Rewrites a packet that matched session `id` by `hit`, after checking
-    /// it comes from the side it should (when `from_inside` is known), and
-    /// updates the session's state.
+    /// Rewrites a packet if a live session has its `key`, after checking it
+    /// comes from the side it should (when `from_inside` is known), and
+    /// updates the session's state. `Ok(None)` when no live session has the
+    /// key (an expired one is removed on the way). One store lookup.
     #[allow(clippy::too_many_arguments)]
     fn translate_hit(
         &mut self,
         packet: &mut [u8],
         proto: Protocol,
-        id: FlowKey,
-        hit: Hit,
+        key: &FlowKey,
         from_inside: Option<bool>,
         icmp_request: bool,
         tcp_flags: u8,
         ttl: u8,
         now: Instant,
-    ) -> Result<Translation, TranslateError> {
+    ) -> Result<Option<Translation>, TranslateError> {
         let config = self.config;
-        let s = self
-            .store
-            .get_mut(proto, &id)
-            .ok_or(TranslateError::NoEntry)?;
+        let Some((hit, s)) = self.store.lookup(proto, key) else {
+            return Ok(None);
+        };
+        if s.state.expires <= now {
+            let id = s.key;
+            self.remove_session(proto, &id);
+            return Ok(None);
+        }
         let inside = match hit {
             Hit::Key => s.state.origin.key_is_inside(),
             Hit::Reply => s.state.origin.reply_is_inside(),
@@ -295,15 +286,30 @@ impl<S: Store> Nat<S> {
             Hit::Key => (s.key, s.xl),
             Hit::Reply => (s.reply_key(), s.key.reversed()),
         };
-        refresh(&mut s.state, &config, proto, tcp_flags, inside, now);
+        // For the TCP phases, which end of the connection sent the segment.
+        // A hairpinned session has both ends inside: its key side counts as
+        // the inside, its reply side as the outside.
+        let tcp_inside = match s.state.origin {
+            Origin::Hairpin => hit == Hit::Key,
+            _ => inside,
+        };
+        refresh(
+            &mut s.state,
+            &config,
+            proto,
+            tcp_flags,
+            inside,
+            tcp_inside,
+            now,
+        );
         rewrite::rewrite_flow(packet, proto, &old, &new)?;
-        Ok(Translation {
+        Ok(Some(Translation {
             protocol: proto,
             src: new.src.addr,
             dst: new.dst.addr,
             is_icmp_error: false,
             new_session: false,
-        })
+        }))
     }
 
     /// Translates an ICMP error through the session of the packet it
@@ -316,9 +322,13 @@ impl<S: Store> Nat<S> {
         from_inside: Option<bool>,
         now: Instant,
     ) -> Result<Translation, TranslateError> {
-        icmp_error::translate(packet, |proto, key| {
-            let (id, hit) = self.find_live(proto, key, now)?;
-            let s = self.store.get(proto, &id)?;
+        icmp_error::translate(packet, from_inside, |proto, key| {
+            let (hit, s) = self.store.lookup(proto, key)?;
+            if s.state.expires <= now {
+                let id = s.key;
+                self.remove_session(proto, &id);
+                return None;
+            }
             // `key` is the quoted packet reversed: a packet from the sender's side.
             let inside = match hit {
                 Hit::Key => s.state.origin.key_is_inside(),
@@ -455,7 +465,15 @@ impl<S: Store> Nat<S> {
         now: Instant,
     ) -> Result<Session, TranslateError> {
         let config = self.config;
-        refresh(&mut session.state, &config, proto, tcp_flags, true, now);
+        refresh(
+            &mut session.state,
+            &config,
+            proto,
+            tcp_flags,
+            true,
+            true,
+            now,
+        );
         if proto == Protocol::Tcp {
             // The first packet's own direction, for the TCP phases.
             session.state.tcp = TcpTrack::default();
@@ -504,25 +522,6 @@ impl<S: Store> Nat<S> {
             }
         }
         self.store.insert(proto, session)
-    }
-
-    /// The session `key` names, unless it has expired (then it is removed).
-    fn find_live(
-        &mut self,
-        proto: Protocol,
-        key: &FlowKey,
-        now: Instant,
-    ) -> Option<(FlowKey, Hit)> {
-        let (id, hit) = self.store.lookup(proto, key)?;
-        let expired = self
-            .store
-            .get(proto, &id)
-            .is_none_or(|s| s.state.expires <= now);
-        if expired {
-            self.remove_session(proto, &id);
-            return None;
-        }
-        Some((id, hit))
     }
 
     fn remove_session(&mut self, proto: Protocol, id: &FlowKey) -> Option<Session> {
@@ -630,7 +629,15 @@ impl<S: Store> Nat<S> {
                 None,
             );
             let config = self.config;
-            refresh(&mut session.state, &config, proto, tcp_flags, true, now);
+            refresh(
+                &mut session.state,
+                &config,
+                proto,
+                tcp_flags,
+                true,
+                true,
+                now,
+            );
             match self.insert(proto, session, now) {
                 Ok(()) => return Ok(xl),
                 Err(InsertError::Overlap) => continue,
@@ -717,19 +724,22 @@ fn new_session(
 }
 
 /// Updates a session for a packet: TCP sessions follow the connection's
-/// phase both ways; UDP and ICMP sessions are refreshed by outbound
-/// packets, and by inbound ones if [`Config::inbound_refresh`] says so.
+/// phase both ways (`tcp_from_inside` says which end sent the segment);
+/// UDP and ICMP sessions are refreshed by outbound packets, and by inbound
+/// ones if [`Config::inbound_refresh`] says so.
+#[allow(clippy::too_many_arguments)]
 fn refresh(
     state: &mut SessionState,
     config: &Config,
     proto: Protocol,
     tcp_flags: u8,
     from_inside: bool,
+    tcp_from_inside: bool,
     now: Instant,
 ) {
     let timeout: Option<Duration> = match proto {
         Protocol::Tcp => {
-            state.tcp.update(tcp_flags, from_inside);
+            state.tcp.update(tcp_flags, tcp_from_inside);
             Some(state.tcp.timeout(config))
         }
         _ if from_inside || config.inbound_refresh => Some(config.datagram_timeout(proto)),

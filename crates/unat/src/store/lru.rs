@@ -118,14 +118,14 @@ impl LruStore {
 }
 
 impl Store for LruStore {
-    fn lookup(&mut self, proto: Protocol, key: &FlowKey) -> Option<(FlowKey, Hit)> {
+    fn lookup(&mut self, proto: Protocol, key: &FlowKey) -> Option<(Hit, &mut Session)> {
         let t = self.table_mut(proto);
-        if t.sessions.get(key).is_some() {
-            return Some((*key, Hit::Key));
-        }
-        let id = *t.replies.get(key)?;
-        t.sessions.get(&id)?;
-        Some((id, Hit::Reply))
+        let (hit, id) = if t.sessions.contains(key) {
+            (Hit::Key, *key)
+        } else {
+            (Hit::Reply, *t.replies.get(key)?)
+        };
+        t.sessions.get_mut(&id).map(|s| (hit, s))
     }
 
     fn get(&self, proto: Protocol, id: &FlowKey) -> Option<&Session> {
@@ -244,11 +244,9 @@ mod tests {
         );
         s.insert(Protocol::Tcp, a).unwrap();
         s.insert(Protocol::Tcp, a).unwrap(); // identical: accepted
-        assert_eq!(s.lookup(Protocol::Tcp, &a.key), Some((a.key, Hit::Key)));
-        assert_eq!(
-            s.lookup(Protocol::Tcp, &a.reply_key()),
-            Some((a.key, Hit::Reply))
-        );
+        let found = |s: &mut LruStore, k| s.lookup(Protocol::Tcp, &k).map(|(h, x)| (h, x.key));
+        assert_eq!(found(&mut s, a.key), Some((Hit::Key, a.key)));
+        assert_eq!(found(&mut s, a.reply_key()), Some((Hit::Reply, a.key)));
         // Another inside host wanting the same public port: the reply key clashes.
         let b = session(
             ep([10, 0, 0, 3], 1000),

@@ -55,8 +55,9 @@ impl core::error::Error for InsertError {}
 /// Sessions are named by their [`Session::key`].
 pub trait Store {
     /// The session one of whose keys is `key`, and which key it is. A hit
-    /// counts as a use (an LRU store moves the session to the front).
-    fn lookup(&mut self, proto: Protocol, key: &FlowKey) -> Option<(FlowKey, Hit)>;
+    /// counts as a use (an LRU store moves the session to the front). The
+    /// session's keys must not be changed through the reference.
+    fn lookup(&mut self, proto: Protocol, key: &FlowKey) -> Option<(Hit, &mut Session)>;
 
     /// The session named `id`, without counting a use.
     fn get(&self, proto: Protocol, id: &FlowKey) -> Option<&Session>;

@@ -9,6 +9,8 @@
     clippy::too_many_arguments
 )]
 
+pub mod rfc;
+
 use etherparse::{IcmpEchoHeader, Icmpv4Type, PacketBuilder, TcpHeader};
 use std::net::Ipv4Addr;
 
