@@ -456,16 +456,24 @@ fn rfc5508_req_10b_parameter_problem_translated() {
 }
 
 #[test]
-fn rfc5508_req_10c_source_quench_still_translated() {
-    // Deviation, left as is: RFC 5508 REQ-10c says a NAT SHOULD NOT support
-    // Source Quench (type 4, deprecated by RFC 6633) nor Information
-    // Request/Reply (15/16); this library translates Source Quench like any
-    // error, and treats 15/16 as queries. This test pins today's behaviour.
+fn rfc5508_req_10c_source_quench_and_information_messages_dropped() {
+    // RFC 5508 REQ-10c: a NAT SHOULD NOT support Source Quench (type 4,
+    // deprecated by RFC 6633) nor Information Request/Reply (15/16).
+    // `process` drops them; mirage-nat's `translate` still translates them.
     let mut b = Bench::default_config();
     let (sent, _) = a_udp(&mut b);
-    let e = b.inb(err_about(R, P1, 4, 0, &sent)).unwrap();
-    assert_eq!(icmp_type_code(&e), (4, 0));
-    assert_eq!(quoted_flow(&e), fl(A, 4000, R, 53));
+    assert_eq!(
+        b.inb(err_about(R, P1, 4, 0, &sent)),
+        Err(TranslateError::Packet(PacketError::UnsupportedIcmp(4)))
+    );
+    for ty in [15u8, 16] {
+        let m = icmp_err(A, R, ty, 0, [0x12, 0x34, 0, 1], &[]);
+        assert_eq!(
+            b.out(m),
+            Err(TranslateError::Packet(PacketError::UnsupportedIcmp(ty))),
+            "type {ty}"
+        );
+    }
 }
 
 #[test]

@@ -159,7 +159,11 @@ impl<S: Store> Nat<S> {
     ) -> Result<Translation, TranslateError> {
         let ip = Ipv4Packet::new_checked(&*packet)?;
         let ttl = ip.ttl();
-        let (proto, key, icmp_request, tcp_flags) = match classify(&ip)? {
+        let classified = classify(&ip)?;
+        if let Some(ty) = deprecated_icmp(&ip) {
+            return Err(PacketError::UnsupportedIcmp(ty).into());
+        }
+        let (proto, key, icmp_request, tcp_flags) = match classified {
             Classified::IcmpError => {
                 return self.translate_icmp_error(packet, Some(from == Direction::Outbound), now)
             }
@@ -748,6 +752,19 @@ fn refresh(
     if let Some(t) = timeout {
         state.expires = now + t;
     }
+}
+
+/// The type of an ICMP message that RFC 5508 REQ-10c says a NAT should
+/// not support: Source Quench (deprecated, RFC 6633) and Information
+/// Request/Reply (obsolete). [`Nat::translate`] still translates them,
+/// as mirage-nat did; [`Nat::process`] drops them.
+fn deprecated_icmp(ip: &Ipv4Packet<&[u8]>) -> Option<u8> {
+    use crate::wire::icmp::types::{INFO_REPLY, INFO_REQUEST, SOURCE_QUENCH};
+    if ip.protocol() != crate::wire::ipv4::PROTO_ICMP {
+        return None;
+    }
+    let ty = *ip.payload().first()?;
+    matches!(ty, SOURCE_QUENCH | INFO_REQUEST | INFO_REPLY).then_some(ty)
 }
 
 fn mapping_error(e: MappingError) -> TranslateError {
