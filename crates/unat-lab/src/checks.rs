@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::cmd::{excerpt, CmdOutput};
 use crate::raw;
 use crate::stats::{drop_deltas, drop_total};
-use crate::topology::{addr, mac_after, port, Lab, Role};
+use crate::topology::{addr, mac_after, port, Lab, Layout, Role};
 
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn new(name: &'static str, passed: bool, detail: impl Into<String>) -> Check {
+    pub(crate) fn new(name: &'static str, passed: bool, detail: impl Into<String>) -> Check {
         Check {
             name,
             passed,
@@ -79,8 +79,29 @@ fn seed() -> u64 {
     nanos ^ u64::from(std::process::id()).rotate_left(32)
 }
 
+/// The extra checks of a lab with two private hosts, after [`CHECKS`].
+const TWO_HOST_CHECKS: [CheckFn; 2] = [Lab::check_hairpin_forward, Lab::check_udp_hairpin];
+
+/// The checks of the two-NAT lab.
+const TWO_NAT_CHECKS: [CheckFn; 1] = [Lab::check_hole_punching];
+
 impl Lab {
-    /// Runs every check in demo order.
+    /// The checks [`Lab::run_all_checks`] runs for this lab's layout.
+    pub(crate) fn check_list(&self) -> Vec<CheckFn> {
+        match self.layout() {
+            Layout::OneNat if self.private_hosts() > 1 => {
+                CHECKS.iter().chain(&TWO_HOST_CHECKS).copied().collect()
+            }
+            Layout::OneNat => CHECKS.to_vec(),
+            Layout::TwoNats => TWO_NAT_CHECKS.to_vec(),
+        }
+    }
+
+    /// Runs every check in demo order: the eight basic checks; with two
+    /// private hosts also [`Lab::check_hairpin_forward`] and
+    /// [`Lab::check_udp_hairpin`]; in the two-NAT lab only
+    /// [`Lab::check_hole_punching`]. (The timeout checks need router flags
+    /// and are not among them.)
     pub fn run_all_checks(&self) -> Vec<Check> {
         self.run_checks(|_| ControlFlow::Continue(()))
     }
@@ -88,8 +109,9 @@ impl Lab {
     /// Runs the checks in demo order, calling `each` after every check (to
     /// print progress); stops early when it returns `Break`.
     pub fn run_checks(&self, mut each: impl FnMut(&Check) -> ControlFlow<()>) -> Vec<Check> {
-        let mut results = Vec::with_capacity(CHECKS.len());
-        for check in CHECKS {
+        let checks = self.check_list();
+        let mut results = Vec::with_capacity(checks.len());
+        for check in checks {
             let c = check(self);
             let flow = each(&c);
             results.push(c);
@@ -101,7 +123,7 @@ impl Lab {
     }
 
     /// A check result; on failure, notes if the router process has died.
-    fn verdict(&self, name: &'static str, passed: bool, mut detail: String) -> Check {
+    pub(crate) fn verdict(&self, name: &'static str, passed: bool, mut detail: String) -> Check {
         if !passed {
             if let Some(exit) = self.router_exit() {
                 detail.push_str(&format!(
@@ -113,7 +135,7 @@ impl Lab {
         Check::new(name, passed, detail)
     }
 
-    fn ping_from(&self, role: Role, target: &str, count: &str, wait: &str) -> CmdOutput {
+    pub(crate) fn ping_from(&self, role: Role, target: &str, count: &str, wait: &str) -> CmdOutput {
         self.exec_timeout(
             role,
             &["ping", "-n", "-c", count, "-W", wait, target],

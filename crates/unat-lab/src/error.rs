@@ -68,8 +68,9 @@ pub enum LabError {
         log: String,
     },
 
-    /// The router did not answer a ping from the client in time.
-    #[error("unat-router did not answer ping from the client to 10.0.0.1 within {secs} s ({last}); log:\n{log}")]
+    /// The router did not answer a ping from its private host (the client,
+    /// or PEER2 for ROUTER2) in time.
+    #[error("unat-router did not answer ping from its private host within {secs} s ({last}); log:\n{log}")]
     RouterNotReady {
         /// How long the lab waited.
         secs: u64,
@@ -78,6 +79,10 @@ pub enum LabError {
         /// The router's log output.
         log: String,
     },
+
+    /// A lab configuration the lab cannot build.
+    #[error("unsupported lab configuration: {0}")]
+    Unsupported(String),
 }
 
 impl LabError {

@@ -16,9 +16,24 @@
 //! [`Backend::Tap`] the client–router veth pair is replaced by a TAP device
 //! that the router creates and the lab then moves into the client namespace.
 //!
+//! With [`LabConfig::private_hosts`] = 2, a second private host CLIENT2
+//! (10.0.0.3, HTTP server :80) shares the private link: the router's
+//! `priv0`, CLIENT's and CLIENT2's `eth0` are veths to a bridge `br0` in a
+//! LAN namespace, and the TCP forward 8080 goes to CLIENT2:80. This is the
+//! lab of the hairpinning checks ([`Lab::check_hairpin_forward`],
+//! [`Lab::check_udp_hairpin`]).
+//!
+//! [`Lab::start_two_nats`] builds the hole-punching lab instead: PEER1
+//! (CLIENT ns, 10.0.0.2) behind ROUTER (198.18.0.2) and PEER2 (10.1.0.2)
+//! behind ROUTER2 (198.18.0.3), whose public sides share a bridge in the
+//! HOP namespace with the RENDEZVOUS server (198.18.0.100, udp :3478); see
+//! [`Lab::check_hole_punching`]. The python scripts the lab runs
+//! (rendezvous server, hole-punching peer, UDP/TCP helpers) are embedded
+//! in the crate and written into the lab's temp dir.
+//!
 //! Every name is unique per [`Lab`] (namespaces are called
 //! `unat-<pid>-<n>-<role>`), so labs can run in parallel. Traffic stays
-//! inside the namespaces and only uses 10.0.0.0/24 and 198.18.0.0/15;
+//! inside the namespaces and only uses 10.0.0.0/23 and 198.18.0.0/15;
 //! every command is bounded in count and time. Dropping a [`Lab`] (also
 //! while unwinding from a panic) kills every process it started and
 //! deletes its namespaces, `/etc/netns/<name>` directories and temp dir.
@@ -44,8 +59,10 @@
 mod checks;
 mod cmd;
 mod error;
+mod json;
 mod netns;
 pub mod raw;
+mod rfc;
 mod stats;
 mod throughput;
 mod topology;
@@ -57,8 +74,9 @@ pub use checks::Check;
 pub use cmd::CmdOutput;
 pub use error::LabError;
 pub use netns::remove_stale_labs;
+pub use rfc::{HolePunch, PeerReport};
 pub use stats::drop_total;
 pub use throughput::Rate;
 pub use topology::{
-    addr, can_run_or_skip, port, preflight, Backend, Lab, LabConfig, Role, RouterStopped,
+    addr, can_run_or_skip, port, preflight, Backend, Lab, LabConfig, Layout, Role, RouterStopped,
 };

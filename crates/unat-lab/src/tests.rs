@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::topology::RouterKind;
-use crate::{Backend, Lab, LabConfig, LabError, Role};
+use crate::{Backend, Lab, LabConfig, LabError, Layout, Role};
 
 fn can_run() -> bool {
     crate::can_run_or_skip()
@@ -33,7 +33,8 @@ struct Footprint {
 }
 
 fn footprint(lab: &Lab) -> Footprint {
-    let namespaces: Vec<String> = Role::ALL
+    let namespaces: Vec<String> = lab
+        .roles()
         .iter()
         .map(|r| lab.namespace(*r).to_string())
         .collect();
@@ -209,6 +210,106 @@ fn tap_topology_moves_the_tap_into_the_client() {
     assert!(lab.router_exit().is_none(), "stopped router is forgotten");
     drop(lab);
     assert_clean(&f);
+}
+
+#[test]
+fn two_private_hosts_share_a_bridge_and_clean_up() {
+    if !can_run() {
+        return;
+    }
+    let mut cfg = LabConfig::new("/nonexistent/unused");
+    cfg.private_hosts = 2;
+    let lab = Lab::build(&cfg, RouterKind::Linux).expect("two-host lab with the stand-in");
+    assert_eq!(
+        lab.roles(),
+        [
+            Role::Client,
+            Role::Client2,
+            Role::Lan,
+            Role::Router,
+            Role::Hop,
+            Role::Server
+        ]
+    );
+    // Both private hosts reach the router, each other and the server.
+    for (from, to) in [
+        (Role::Client, "10.0.0.1"),
+        (Role::Client2, "10.0.0.1"),
+        (Role::Client, "10.0.0.3"),
+        (Role::Client2, "198.18.1.2"),
+    ] {
+        let out = lab.exec(from, &["ping", "-n", "-c", "1", "-W", "2", to]);
+        assert!(out.success(), "{from} -> {to}: {}", out.describe());
+    }
+    let bridge = lab.exec(Role::Lan, &["ip", "-o", "link", "show", "master", "br0"]);
+    for port in ["r0", "c1", "c2"] {
+        assert!(bridge.stdout.contains(port), "{}", bridge.describe());
+    }
+    // Without NAT there is nothing to hairpin through.
+    let hairpin = lab.check_hairpin_forward();
+    assert!(!hairpin.passed, "{}", hairpin.detail);
+    // run_all_checks adds the two hairpin checks.
+    assert_eq!(lab.check_list().len(), 10);
+    let f = footprint(&lab);
+    assert_eq!(f.namespaces.len(), 6);
+    drop(lab);
+    assert_clean(&f);
+}
+
+#[test]
+fn two_nat_topology_punches_without_nat_and_cleans_up() {
+    if !can_run() {
+        return;
+    }
+    let cfg = LabConfig::new("/nonexistent/unused");
+    let lab = Lab::build_layout(&cfg, RouterKind::Linux, Layout::TwoNats)
+        .expect("two-NAT lab with the stand-in");
+    assert_eq!(lab.layout(), Layout::TwoNats);
+    // Plain routing: the peers' registrations show their private
+    // addresses, and punches go straight through.
+    let hp = lab.hole_punch().expect("a two-NAT lab");
+    assert!(hp.registered(), "{hp:?}");
+    assert!(hp.both_received(), "{hp:?}");
+    assert_eq!(hp.peers[0].public.as_deref(), Some("10.0.0.2:40000"));
+    assert_eq!(hp.peers[1].received_from.as_deref(), Some("10.0.0.2:40000"));
+    assert!(hp.peers.iter().all(|p| p.peer_received), "{hp:?}");
+    // A second attempt in the same lab uses a new session and port.
+    let again = lab.check_hole_punching();
+    assert!(again.passed, "{}", again.detail);
+    assert!(again.detail.contains("10.1.0.2:40001"), "{}", again.detail);
+    let blocked = lab.check_hole_punching_blocked();
+    assert!(!blocked.passed, "{}", blocked.detail);
+    assert!(
+        blocked.detail.contains("punches GOT THROUGH"),
+        "{}",
+        blocked.detail
+    );
+    // The one-NAT checks say what they need.
+    let hairpin = lab.check_udp_hairpin();
+    assert!(
+        hairpin.detail.contains("two private hosts"),
+        "{}",
+        hairpin.detail
+    );
+    let f = footprint(&lab);
+    assert_eq!(f.namespaces.len(), 6);
+    drop(lab);
+    assert_clean(&f);
+}
+
+#[test]
+fn unsupported_configurations_are_refused() {
+    if !can_run() {
+        return;
+    }
+    let mut cfg = LabConfig::new("/nonexistent/unused");
+    cfg.private_hosts = 3;
+    let err = Lab::build(&cfg, RouterKind::Linux).unwrap_err();
+    assert!(matches!(err, LabError::Unsupported(_)), "{err}");
+    cfg.private_hosts = 2;
+    cfg.private_backend = Backend::Tap;
+    let err = Lab::build(&cfg, RouterKind::Linux).unwrap_err();
+    assert!(matches!(err, LabError::Unsupported(_)), "{err}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -34,6 +35,24 @@ pub mod addr {
     pub const HOP_OUTER: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 1);
     /// The public host (SERVER namespace, `eth0`).
     pub const SERVER: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
+    /// The second private host (CLIENT2 namespace, `eth0`), in labs with
+    /// [`LabConfig::private_hosts`](super::LabConfig::private_hosts) = 2.
+    pub const CLIENT2: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
+
+    /// Two-NAT lab: the first peer (CLIENT namespace), behind ROUTER.
+    pub const PEER1: Ipv4Addr = CLIENT;
+    /// Two-NAT lab: the second peer (PEER2 namespace), behind ROUTER2.
+    pub const PEER2: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 2);
+    /// Two-NAT lab: ROUTER's public address (the same as in the one-NAT lab).
+    pub const ROUTER1_PUBLIC: Ipv4Addr = ROUTER_PUBLIC;
+    /// Two-NAT lab: ROUTER2's private address.
+    pub const ROUTER2_PRIVATE: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 1);
+    /// Two-NAT lab: ROUTER2's public address.
+    pub const ROUTER2_PUBLIC: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
+    /// Two-NAT lab: the rendezvous server on the public segment.
+    pub const RENDEZVOUS: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
+    /// Two-NAT lab: the public segment's bridge address (HOP namespace).
+    pub const PUBLIC_BRIDGE: Ipv4Addr = HOP_INNER;
 }
 
 /// The ports of the servers and port forwards in the lab.
@@ -50,6 +69,20 @@ pub mod port {
     pub const FORWARD_TCP: u16 = 8080;
     /// Public UDP port the router forwards to the client's UDP echo server.
     pub const FORWARD_UDP: u16 = 5353;
+    /// HTTP server on the second private host; with two private hosts the
+    /// router forwards [`FORWARD_TCP`] here instead of to the first.
+    pub const CLIENT2_HTTP: u16 = 80;
+    /// UDP "reflector" on the public host, started by the checks that need
+    /// it: answers each datagram with the source `ip:port` it saw.
+    pub const SERVER_UDP_REFLECT: u16 = 7778;
+    /// TCP echo server on the public host, started by the checks that need
+    /// it.
+    pub const SERVER_TCP_ECHO: u16 = 7779;
+    /// Two-NAT lab: the rendezvous server's UDP port.
+    pub const RENDEZVOUS: u16 = 3478;
+    /// Two-NAT lab: the local UDP port both peers punch from in a lab's
+    /// first attempt (each further attempt uses the next port).
+    pub const PEER: u16 = 40000;
 }
 
 /// Default time bound for [`Lab::exec`].
@@ -66,32 +99,61 @@ const ROUTER_STOP_GRACE: Duration = Duration::from_secs(5);
 /// The name of the TAP device the router creates in [`Backend::Tap`] mode.
 const TAP_NAME: &str = "tap0";
 
-/// One namespace of the lab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// One namespace of the lab. Which roles a lab has depends on its
+/// [`Layout`] (see [`Lab::roles`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
-    /// The private host behind the NAT (10.0.0.2).
+    /// The private host behind the NAT (10.0.0.2); PEER1 in the two-NAT lab.
     Client,
-    /// Where unat-router runs.
+    /// The second private host (10.0.0.3), with two private hosts.
+    Client2,
+    /// The private link's bridge, with two private hosts.
+    Lan,
+    /// Where unat-router runs (ROUTER1 in the two-NAT lab).
     Router,
-    /// A plain Linux router on the public side (198.18.0.1 / 198.18.1.1).
+    /// A plain Linux router on the public side (198.18.0.1 / 198.18.1.1);
+    /// in the two-NAT lab, the public segment's bridge (198.18.0.1).
     Hop,
     /// The public host (198.18.1.2).
     Server,
+    /// Two-NAT lab: the private host behind ROUTER2 (10.1.0.2).
+    Peer2,
+    /// Two-NAT lab: the second unat-router.
+    Router2,
+    /// Two-NAT lab: the rendezvous server on the public segment
+    /// (198.18.0.100).
+    Rendezvous,
 }
 
 impl Role {
-    /// All roles, in topology order.
+    /// All roles of the default lab (one NAT, one private host), in
+    /// topology order.
     pub const ALL: [Role; 4] = [Role::Client, Role::Router, Role::Hop, Role::Server];
 
     /// The role's short lower-case name, used in namespace names.
     pub fn name(self) -> &'static str {
         match self {
             Role::Client => "client",
+            Role::Client2 => "client2",
+            Role::Lan => "lan",
             Role::Router => "router",
             Role::Hop => "hop",
             Role::Server => "server",
+            Role::Peer2 => "peer2",
+            Role::Router2 => "router2",
+            Role::Rendezvous => "rendezvous",
         }
     }
+}
+
+/// The shape of a lab's network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// [`Lab::start`]: private host(s) -- ROUTER -- HOP -- SERVER.
+    OneNat,
+    /// [`Lab::start_two_nats`]: PEER1 -- ROUTER and PEER2 -- ROUTER2 on one
+    /// public segment with the RENDEZVOUS server.
+    TwoNats,
 }
 
 impl fmt::Display for Role {
@@ -120,18 +182,26 @@ pub struct LabConfig {
     /// How the router attaches to the private network.
     pub private_backend: Backend,
     /// Extra arguments appended to the router's command line (e.g.
-    /// `--log-level debug`).
+    /// `--log-level debug`); in the two-NAT lab, to both routers'.
     pub extra_router_args: Vec<String>,
+    /// Private hosts behind the router in [`Lab::start`]: 1 (CLIENT on a
+    /// veth to the router) or 2 (CLIENT and CLIENT2 share the private link
+    /// through a bridge in the LAN namespace; the TCP forward
+    /// `tcp:8080` then goes to CLIENT2's HTTP server, 10.0.0.3:80). Two
+    /// private hosts need [`Backend::Packet`]. Ignored by
+    /// [`Lab::start_two_nats`].
+    pub private_hosts: u8,
 }
 
 impl LabConfig {
-    /// The default configuration ([`Backend::Packet`], no extra arguments)
-    /// for the router binary at `router_bin`.
+    /// The default configuration ([`Backend::Packet`], no extra arguments,
+    /// one private host) for the router binary at `router_bin`.
     pub fn new(router_bin: impl Into<PathBuf>) -> Self {
         LabConfig {
             router_bin: router_bin.into(),
             private_backend: Backend::Packet,
             extra_router_args: Vec::new(),
+            private_hosts: 1,
         }
     }
 }
@@ -177,16 +247,31 @@ struct Background {
 /// and file it created.
 pub struct Lab {
     tag: String,
-    names: [String; 4],
+    layout: Layout,
+    private_hosts: u8,
+    /// The namespaces of this lab, in creation order.
+    names: Vec<(Role, String)>,
     backend: Backend,
     kind: RouterKind,
     tmp: PathBuf,
-    router: Mutex<Option<Child>>,
+    /// The running routers (ROUTER, and ROUTER2 in the two-NAT lab).
+    routers: Mutex<Vec<(Role, Child)>>,
     background: Mutex<Vec<Background>>,
     probe_text: String,
     private_text: String,
+    client2_text: String,
+    /// Counter for unique names of per-check processes and sessions.
+    runs: AtomicU32,
     cleaned: bool,
 }
+
+/// The scripts the lab runs with `/usr/bin/python3`, written into its temp
+/// dir at setup.
+const SCRIPTS: [(&str, &str); 3] = [
+    ("rendezvous.py", include_str!("scripts/rendezvous.py")),
+    ("peer.py", include_str!("scripts/peer.py")),
+    ("nettool.py", include_str!("scripts/nettool.py")),
+];
 
 /// Locks `m`, recovering the data if another thread panicked holding it.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -262,22 +347,98 @@ impl Lab {
         Lab::build(&cfg, RouterKind::Unat)
     }
 
-    /// Builds a lab with the given router; shared by [`Lab::start`] and the
-    /// crate's own tests.
+    /// Builds the two-NAT lab for UDP hole punching and waits (at most 10 s
+    /// each) until both routers answer pings from their private hosts:
+    ///
+    /// ```text
+    ///  CLIENT ns (PEER1)        ROUTER ns                      HOP ns
+    ///  eth0 10.0.0.2/24 ── priv0 [unat-router] pub0 ──── r1 ┐
+    ///                           10.0.0.1 / 198.18.0.2         br0 198.18.0.1/24 ── rv ── eth0 198.18.0.100/24
+    ///  PEER2 ns                 ROUTER2 ns                    │                          RENDEZVOUS ns
+    ///  eth0 10.1.0.2/24 ── priv0 [unat-router] pub0 ──── r2 ┘                          udp :3478 (rendezvous.py)
+    ///                           10.1.0.1 / 198.18.0.3
+    /// ```
+    ///
+    /// Both routers get `cfg.extra_router_args` (e.g. `--mapping apdm`) and
+    /// no port forwards. Needs [`Backend::Packet`];
+    /// `cfg.private_hosts` is ignored. Cleanup is as for [`Lab::start`].
+    pub fn start_two_nats(mut cfg: LabConfig) -> Result<Lab, LabError> {
+        preflight()?;
+        if !cfg.router_bin.is_file() {
+            return Err(LabError::RouterBinary(cfg.router_bin));
+        }
+        if let Ok(abs) = std::fs::canonicalize(&cfg.router_bin) {
+            cfg.router_bin = abs;
+        }
+        netns::remove_stale_labs();
+        Lab::build_layout(&cfg, RouterKind::Unat, Layout::TwoNats)
+    }
+
+    /// Builds a one-NAT lab with the given router; shared by [`Lab::start`]
+    /// and the crate's own tests.
     pub(crate) fn build(cfg: &LabConfig, kind: RouterKind) -> Result<Lab, LabError> {
+        Lab::build_layout(cfg, kind, Layout::OneNat)
+    }
+
+    /// Builds a lab of `layout` with the given router.
+    pub(crate) fn build_layout(
+        cfg: &LabConfig,
+        kind: RouterKind,
+        layout: Layout,
+    ) -> Result<Lab, LabError> {
+        let private_hosts = match layout {
+            Layout::OneNat => cfg.private_hosts,
+            Layout::TwoNats => 1,
+        };
+        if !(1..=2).contains(&private_hosts) {
+            return Err(LabError::Unsupported(format!(
+                "{private_hosts} private hosts (the lab builds 1 or 2)"
+            )));
+        }
+        if cfg.private_backend == Backend::Tap && (private_hosts > 1 || layout == Layout::TwoNats) {
+            return Err(LabError::Unsupported(
+                "the TAP backend with two private hosts or two NATs".to_string(),
+            ));
+        }
+        let roles: &[Role] = match (layout, private_hosts) {
+            (Layout::OneNat, 1) => &Role::ALL,
+            (Layout::OneNat, _) => &[
+                Role::Client,
+                Role::Client2,
+                Role::Lan,
+                Role::Router,
+                Role::Hop,
+                Role::Server,
+            ],
+            (Layout::TwoNats, _) => &[
+                Role::Client,
+                Role::Router,
+                Role::Hop,
+                Role::Rendezvous,
+                Role::Router2,
+                Role::Peer2,
+            ],
+        };
         let tag = netns::unique_tag();
-        let names = Role::ALL.map(|r| format!("{}{tag}-{}", netns::PREFIX, r.name()));
+        let names = roles
+            .iter()
+            .map(|r| (*r, format!("{}{tag}-{}", netns::PREFIX, r.name())))
+            .collect();
         let tmp = std::env::temp_dir().join(format!("unat-lab-{tag}"));
         let mut lab = Lab {
             probe_text: format!("unat-lab probe file {tag}\n"),
             private_text: format!("unat-lab private file {tag}\n"),
+            client2_text: format!("unat-lab client2 file {tag}\n"),
             tag,
+            layout,
+            private_hosts,
             names,
             backend: cfg.private_backend,
             kind,
             tmp,
-            router: Mutex::new(None),
+            routers: Mutex::new(Vec::new()),
             background: Mutex::new(Vec::new()),
+            runs: AtomicU32::new(0),
             cleaned: false,
         };
         // On error `lab` is dropped here, which removes what was built.
@@ -291,15 +452,38 @@ impl Lab {
     }
 
     /// The name of the namespace of `role` (usable with `ip netns exec` and
-    /// `ip -n`).
+    /// `ip -n`); empty if this lab has no such namespace (see
+    /// [`Lab::roles`]).
     pub fn namespace(&self, role: Role) -> &str {
-        let i = match role {
-            Role::Client => 0,
-            Role::Router => 1,
-            Role::Hop => 2,
-            Role::Server => 3,
-        };
-        self.names.get(i).map_or("", String::as_str)
+        self.names
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map_or("", |(_, n)| n.as_str())
+    }
+
+    /// The roles (namespaces) of this lab, in creation order.
+    pub fn roles(&self) -> Vec<Role> {
+        self.names.iter().map(|(r, _)| *r).collect()
+    }
+
+    /// The shape of this lab's network.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// How many private hosts share the (first) router's private link.
+    pub fn private_hosts(&self) -> u8 {
+        self.private_hosts
+    }
+
+    /// A number unique within this lab, for names of per-check processes.
+    pub(crate) fn next_run(&self) -> u32 {
+        self.runs.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The path of an embedded script in the lab's temp dir.
+    pub(crate) fn script(&self, name: &str) -> String {
+        self.tmp.join(name).to_string_lossy().into_owned()
     }
 
     /// How the router is attached to the private network.
@@ -314,11 +498,31 @@ impl Lab {
 
     /// The path given to the router as `--stats-file`.
     pub fn stats_path(&self) -> PathBuf {
-        self.tmp.join("stats")
+        self.stats_path_of(Role::Router)
     }
 
-    fn router_log_path(&self) -> PathBuf {
-        self.tmp.join("router.log")
+    /// The `--stats-file` of the router in the namespace of `role`
+    /// ([`Role::Router`] or, in the two-NAT lab, [`Role::Router2`]).
+    pub fn stats_path_of(&self, role: Role) -> PathBuf {
+        match role {
+            Role::Router2 => self.tmp.join("stats2"),
+            _ => self.tmp.join("stats"),
+        }
+    }
+
+    fn router_log_path(&self, role: Role) -> PathBuf {
+        match role {
+            Role::Router2 => self.tmp.join("router2.log"),
+            _ => self.tmp.join("router.log"),
+        }
+    }
+
+    /// The roles whose namespace runs a router.
+    fn router_roles(&self) -> &'static [Role] {
+        match self.layout {
+            Layout::OneNat => &[Role::Router],
+            Layout::TwoNats => &[Role::Router, Role::Router2],
+        }
     }
 
     /// The content of `probe.txt` served by the public HTTP server.
@@ -329,6 +533,11 @@ impl Lab {
     /// The content of `private.txt` served by the private host.
     pub(crate) fn private_text(&self) -> &str {
         &self.private_text
+    }
+
+    /// The content of `client2.txt` served by the second private host.
+    pub(crate) fn client2_text(&self) -> &str {
+        &self.client2_text
     }
 
     /// Runs `args` in the namespace of `role`, bounded by 20 s.
@@ -418,31 +627,72 @@ impl Lab {
     }
 
     /// Everything the router has printed so far (stdout and stderr), after
-    /// a first line with its command line.
+    /// a first line with its command line. In the two-NAT lab, ROUTER's
+    /// (see [`Lab::router_log_of`], [`Lab::router_logs`]).
     pub fn router_log(&self) -> String {
-        std::fs::read(self.router_log_path())
+        self.router_log_of(Role::Router)
+    }
+
+    /// The log of the router in the namespace of `role` ([`Role::Router`]
+    /// or [`Role::Router2`]).
+    pub fn router_log_of(&self, role: Role) -> String {
+        std::fs::read(self.router_log_path(role))
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
     }
 
-    /// `Some(description)` when the router process has exited by itself
-    /// (it should run until [`Lab::stop_router`]); `None` while it runs and
-    /// after [`Lab::stop_router`].
-    pub fn router_exit(&self) -> Option<String> {
-        let mut guard = lock(&self.router);
-        let child = guard.as_mut()?;
-        match child.try_wait() {
-            Ok(Some(status)) => Some(format!("unat-router exited: {status}")),
-            Ok(None) => None,
-            Err(e) => Some(format!("unat-router state unknown: {e}")),
+    /// Every router's log, each after a `--- <role> log ---` line (for
+    /// failure messages).
+    pub fn router_logs(&self) -> String {
+        let mut all = String::new();
+        for role in self.router_roles() {
+            all.push_str(&format!(
+                "--- {role} log ---\n{}",
+                self.router_log_of(*role)
+            ));
+            if !all.ends_with('\n') {
+                all.push('\n');
+            }
         }
+        all
     }
 
-    /// Stops the router with SIGTERM (SIGKILL after 5 s) and returns its
-    /// exit status and the counters it wrote at exit. Calling it again
-    /// returns no status and the last counters.
+    /// The counters of the router in the namespace of `role` (empty until
+    /// it has written its stats file).
+    pub fn router_stats_of(&self, role: Role) -> BTreeMap<String, u64> {
+        stats::read(&self.stats_path_of(role))
+    }
+
+    /// `Some(description)` when the router process has exited by itself
+    /// (it should run until [`Lab::stop_router`]); `None` while it runs and
+    /// after [`Lab::stop_router`]. In the two-NAT lab, about either router.
+    pub fn router_exit(&self) -> Option<String> {
+        let mut guard = lock(&self.routers);
+        let mut exits = Vec::new();
+        for (role, child) in guard.iter_mut() {
+            let who = match role {
+                Role::Router2 => "unat-router (router2)",
+                _ => "unat-router",
+            };
+            match child.try_wait() {
+                Ok(Some(status)) => exits.push(format!("{who} exited: {status}")),
+                Ok(None) => {}
+                Err(e) => exits.push(format!("{who} state unknown: {e}")),
+            }
+        }
+        (!exits.is_empty()).then(|| exits.join("; "))
+    }
+
+    /// Stops the router (ROUTER's, in the two-NAT lab) with SIGTERM
+    /// (SIGKILL after 5 s) and returns its exit status and the counters it
+    /// wrote at exit. Calling it again returns no status and the last
+    /// counters.
     pub fn stop_router(&self) -> RouterStopped {
-        let child = lock(&self.router).take();
+        let child = {
+            let mut routers = lock(&self.routers);
+            let i = routers.iter().position(|(r, _)| *r == Role::Router);
+            i.map(|i| routers.remove(i).1)
+        };
         let status = child.and_then(|mut c| cmd::terminate(&mut c, ROUTER_STOP_GRACE));
         RouterStopped {
             status,
@@ -554,10 +804,19 @@ impl Lab {
         std::fs::create_dir_all(&self.tmp)
             .map_err(|e| LabError::io(format!("creating {}", self.tmp.display()), e))?;
         self.write_served_files()?;
+        self.write_scripts()?;
 
-        for role in Role::ALL {
+        for role in self.roles() {
             self.create_namespace(role)?;
         }
+        match self.layout {
+            Layout::OneNat => self.setup_one_nat(cfg),
+            Layout::TwoNats => self.setup_two_nats(cfg),
+        }
+    }
+
+    /// The one-NAT lab: links, addresses, servers and the router.
+    fn setup_one_nat(&self, cfg: &LabConfig) -> Result<(), LabError> {
         self.create_links()?;
         self.configure_addresses()?;
 
@@ -591,7 +850,7 @@ impl Lab {
             ],
         )?;
 
-        self.start_router(cfg)?;
+        self.start_router(cfg, Role::Router)?;
         if self.backend == Backend::Tap {
             self.adopt_tap()?;
         }
@@ -626,6 +885,23 @@ impl Lab {
                 "PIPE",
             ],
         )?;
+        if self.private_hosts > 1 {
+            let www_client2 = self.tmp.join("www-client2");
+            self.spawn_background(
+                Role::Client2,
+                "client2-http",
+                &[
+                    "/usr/bin/python3",
+                    "-m",
+                    "http.server",
+                    "--bind",
+                    &addr::CLIENT2.to_string(),
+                    &port::CLIENT2_HTTP.to_string(),
+                    "--directory",
+                    &www_client2.to_string_lossy(),
+                ],
+            )?;
+        }
         self.wait_listening(Role::Server, true, port::SERVER_HTTP, "server-http")?;
         self.wait_listening(
             Role::Server,
@@ -640,20 +916,113 @@ impl Lab {
             port::CLIENT_UDP_ECHO,
             "client-udp-echo",
         )?;
+        if self.private_hosts > 1 {
+            self.wait_listening(Role::Client2, true, port::CLIENT2_HTTP, "client2-http")?;
+        }
 
-        self.wait_router_ready()
+        self.wait_router_ready(Role::Router)
     }
 
-    /// Writes `www-server/probe.txt` and `www-client/private.txt`.
+    /// The two-NAT lab: links, the public bridge, addresses, the rendezvous
+    /// server and both routers.
+    fn setup_two_nats(&self, cfg: &LabConfig) -> Result<(), LabError> {
+        self.veth(Role::Router, "priv0", Role::Client, "eth0")?;
+        self.veth(Role::Router, "pub0", Role::Hop, "r1")?;
+        self.veth(Role::Router2, "priv0", Role::Peer2, "eth0")?;
+        self.veth(Role::Router2, "pub0", Role::Hop, "r2")?;
+        self.veth(Role::Rendezvous, "eth0", Role::Hop, "rv")?;
+        self.bridge(
+            Role::Hop,
+            &["r1", "r2", "rv"],
+            Some(&format!("{}/24", addr::PUBLIC_BRIDGE)),
+        )?;
+
+        self.address(Role::Client, "eth0", Some("10.0.0.2/24"))?;
+        self.route(Role::Client, "default", "10.0.0.1")?;
+        self.address(Role::Peer2, "eth0", Some("10.1.0.2/24"))?;
+        self.route(Role::Peer2, "default", "10.1.0.1")?;
+        self.address(
+            Role::Rendezvous,
+            "eth0",
+            Some(&format!("{}/24", addr::RENDEZVOUS)),
+        )?;
+        match self.kind {
+            RouterKind::Unat => {
+                for role in [Role::Router, Role::Router2] {
+                    self.address(role, "priv0", None)?;
+                    self.address(role, "pub0", None)?;
+                }
+            }
+            #[cfg(test)]
+            RouterKind::Linux => {
+                for (role, private, public) in [
+                    (Role::Router, "10.0.0.1/24", "198.18.0.2/24"),
+                    (Role::Router2, "10.1.0.1/24", "198.18.0.3/24"),
+                ] {
+                    self.address(role, "priv0", Some(private))?;
+                    self.address(role, "pub0", Some(public))?;
+                    self.exec_ok(
+                        role,
+                        "enabling forwarding",
+                        &["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
+                    )?;
+                    self.route(role, "default", "198.18.0.1")?;
+                }
+                // No NAT: the public side needs routes back.
+                self.exec_ok(
+                    Role::Hop,
+                    "enabling forwarding",
+                    &["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
+                )?;
+                self.route(Role::Hop, "10.0.0.0/24", "198.18.0.2")?;
+                self.route(Role::Hop, "10.1.0.0/24", "198.18.0.3")?;
+                self.route(Role::Rendezvous, "default", "198.18.0.1")?;
+            }
+        }
+
+        let rendezvous = addr::RENDEZVOUS.to_string();
+        self.spawn_background(
+            Role::Rendezvous,
+            "rendezvous",
+            &[
+                "/usr/bin/python3",
+                "-u",
+                &self.script("rendezvous.py"),
+                &rendezvous,
+                &port::RENDEZVOUS.to_string(),
+            ],
+        )?;
+        self.start_router(cfg, Role::Router)?;
+        self.start_router(cfg, Role::Router2)?;
+        self.wait_listening(Role::Rendezvous, false, port::RENDEZVOUS, "rendezvous")?;
+        self.wait_router_ready(Role::Router)?;
+        self.wait_router_ready(Role::Router2)
+    }
+
+    /// Writes `www-server/probe.txt`, `www-client/private.txt` and
+    /// `www-client2/{client2,private}.txt` (with two private hosts CLIENT2
+    /// is the target of the TCP forward, so it serves `private.txt` too).
     fn write_served_files(&self) -> Result<(), LabError> {
         for (dir, file, text) in [
             ("www-server", "probe.txt", &self.probe_text),
             ("www-client", "private.txt", &self.private_text),
+            ("www-client2", "private.txt", &self.private_text),
+            ("www-client2", "client2.txt", &self.client2_text),
         ] {
             let dir = self.tmp.join(dir);
             std::fs::create_dir_all(&dir)
                 .map_err(|e| LabError::io(format!("creating {}", dir.display()), e))?;
             let path = dir.join(file);
+            std::fs::write(&path, text)
+                .map_err(|e| LabError::io(format!("writing {}", path.display()), e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the embedded python scripts into the temp dir.
+    fn write_scripts(&self) -> Result<(), LabError> {
+        for (name, text) in SCRIPTS {
+            let path = self.tmp.join(name);
             std::fs::write(&path, text)
                 .map_err(|e| LabError::io(format!("writing {}", path.display()), e))?;
         }
@@ -721,6 +1090,14 @@ impl Lab {
 
     fn create_links(&self) -> Result<(), LabError> {
         match (self.backend, self.kind) {
+            (Backend::Packet, _) if self.private_hosts > 1 => {
+                // CLIENT, CLIENT2 and the router share one link: a bridge
+                // in the LAN namespace.
+                self.veth(Role::Router, "priv0", Role::Lan, "r0")?;
+                self.veth(Role::Client, "eth0", Role::Lan, "c1")?;
+                self.veth(Role::Client2, "eth0", Role::Lan, "c2")?;
+                self.bridge(Role::Lan, &["r0", "c1", "c2"], None)?;
+            }
             (Backend::Packet, _) => self.veth(Role::Router, "priv0", Role::Client, "eth0")?,
             (Backend::Tap, RouterKind::Unat) => {}
             #[cfg(test)]
@@ -731,6 +1108,37 @@ impl Lab {
         }
         self.veth(Role::Router, "pub0", Role::Hop, "in0")?;
         self.veth(Role::Hop, "out0", Role::Server, "eth0")
+    }
+
+    /// Creates bridge `br0` in the namespace of `role` with `ports` (which
+    /// must exist there) attached, everything up, offloads off on the
+    /// bridge, and optionally an address on the bridge. STP stays off, so
+    /// ports forward at once.
+    fn bridge(&self, role: Role, ports: &[&str], address: Option<&str>) -> Result<(), LabError> {
+        let ns = self.namespace(role);
+        netns::ip_ok(
+            &format!("creating bridge br0 in {role}"),
+            &[
+                "-n",
+                ns,
+                "link",
+                "add",
+                "br0",
+                "type",
+                "bridge",
+                "stp_state",
+                "0",
+            ],
+        )?;
+        for port in ports {
+            netns::ip_ok(
+                &format!("attaching {port} to br0 in {role}"),
+                &["-n", ns, "link", "set", port, "master", "br0"],
+            )?;
+            self.address(role, port, None)?;
+        }
+        self.offloads_off(role, "br0")?;
+        self.address(role, "br0", address)
     }
 
     /// `ip -n NS addr add ADDR/24 dev IF` + `link set IF up`.
@@ -761,6 +1169,10 @@ impl Lab {
     fn configure_addresses(&self) -> Result<(), LabError> {
         if self.backend == Backend::Packet {
             self.configure_client("eth0")?;
+        }
+        if self.private_hosts > 1 {
+            self.address(Role::Client2, "eth0", Some("10.0.0.3/24"))?;
+            self.route(Role::Client2, "default", "10.0.0.1")?;
         }
         match self.kind {
             RouterKind::Unat => {
@@ -807,48 +1219,64 @@ impl Lab {
         self.route(Role::Client, "default", "10.0.0.1")
     }
 
-    /// The router's command line (without the binary).
-    fn router_args(&self, cfg: &LabConfig) -> Vec<String> {
+    /// The command line (without the binary) of the router in the
+    /// namespace of `role`.
+    fn router_args(&self, cfg: &LabConfig, role: Role) -> Vec<String> {
         let private = match self.backend {
             Backend::Packet => "packet:priv0".to_string(),
             Backend::Tap => format!("tap:{TAP_NAME}"),
+        };
+        let (private_addr, public_addr) = match role {
+            Role::Router2 => ("10.1.0.1/24", "198.18.0.3/24"),
+            _ => ("10.0.0.1/24", "198.18.0.2/24"),
         };
         let mut args: Vec<String> = [
             "--private-if",
             &private,
             "--private-addr",
-            "10.0.0.1/24",
+            private_addr,
             "--public-if",
             "packet:pub0",
             "--public-addr",
-            "198.18.0.2/24",
+            public_addr,
             "--public-gateway",
             "198.18.0.1",
-            "--forward",
-            &format!("tcp:{}=10.0.0.2:{}", port::FORWARD_TCP, port::CLIENT_HTTP),
-            "--forward",
-            &format!(
-                "udp:{}=10.0.0.2:{}",
-                port::FORWARD_UDP,
-                port::CLIENT_UDP_ECHO
-            ),
-            "--stats-file",
-            &self.stats_path().to_string_lossy(),
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
+        if self.layout == Layout::OneNat {
+            let tcp_target = if self.private_hosts > 1 {
+                format!("{}:{}", addr::CLIENT2, port::CLIENT2_HTTP)
+            } else {
+                format!("{}:{}", addr::CLIENT, port::CLIENT_HTTP)
+            };
+            args.extend([
+                "--forward".to_string(),
+                format!("tcp:{}={tcp_target}", port::FORWARD_TCP),
+                "--forward".to_string(),
+                format!(
+                    "udp:{}={}:{}",
+                    port::FORWARD_UDP,
+                    addr::CLIENT,
+                    port::CLIENT_UDP_ECHO
+                ),
+            ]);
+        }
+        args.push("--stats-file".to_string());
+        args.push(self.stats_path_of(role).to_string_lossy().into_owned());
         args.extend(cfg.extra_router_args.iter().cloned());
         args
     }
 
-    /// Starts the router process (or the test double's) in the ROUTER
-    /// namespace, its output going to `router.log`.
-    fn start_router(&self, cfg: &LabConfig) -> Result<(), LabError> {
+    /// Starts the router process (or the test double's) in the namespace of
+    /// `role`, its output going to `router.log` (`router2.log` for
+    /// [`Role::Router2`]).
+    fn start_router(&self, cfg: &LabConfig, role: Role) -> Result<(), LabError> {
         let (program, args): (String, Vec<String>) = match self.kind {
             RouterKind::Unat => (
                 cfg.router_bin.to_string_lossy().into_owned(),
-                self.router_args(cfg),
+                self.router_args(cfg, role),
             ),
             #[cfg(test)]
             RouterKind::Linux => match self.backend {
@@ -862,14 +1290,14 @@ impl Lab {
                 ),
             },
         };
-        let path = self.router_log_path();
+        let path = self.router_log_path(role);
         let mut log = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .map_err(|e| LabError::io(format!("creating {}", path.display()), e))?;
         let mut c = command("ip");
-        c.args(["netns", "exec", self.namespace(Role::Router), &program])
+        c.args(["netns", "exec", self.namespace(role), &program])
             .args(&args)
             .stdin(Stdio::null());
         let _ = writeln!(log, "# {}", cmd::command_line(&c));
@@ -880,21 +1308,24 @@ impl Lab {
         let child = c
             .spawn()
             .map_err(|e| LabError::io(format!("starting `{}`", cmd::command_line(&c)), e))?;
-        *lock(&self.router) = Some(child);
+        lock(&self.routers).push((role, child));
         Ok(())
     }
 
-    /// An error if the router (test double included) has exited.
+    /// An error if a router (test double included) has exited.
     fn router_died(&self) -> Option<LabError> {
-        let mut guard = lock(&self.router);
-        let child = guard.as_mut()?;
-        match child.try_wait() {
-            Ok(Some(status)) => Some(LabError::RouterExited {
-                status: status.to_string(),
-                log: self.router_log(),
-            }),
-            _ => None,
+        let mut guard = lock(&self.routers);
+        for (role, child) in guard.iter_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let role = *role;
+                drop(guard);
+                return Some(LabError::RouterExited {
+                    status: status.to_string(),
+                    log: self.router_log_of(role),
+                });
+            }
         }
+        None
     }
 
     /// TAP mode: waits for the router's TAP device, moves it into the client
@@ -948,16 +1379,21 @@ impl Lab {
         self.configure_client("eth0")
     }
 
-    /// Waits until the router answers `ping` from the client to 10.0.0.1.
-    fn wait_router_ready(&self) -> Result<(), LabError> {
+    /// Waits until the router in the namespace of `role` answers `ping`
+    /// from its private host (CLIENT to 10.0.0.1, PEER2 to 10.1.0.1).
+    fn wait_router_ready(&self, role: Role) -> Result<(), LabError> {
         let deadline = Instant::now() + ROUTER_READY_TIMEOUT;
-        let target = addr::ROUTER_PRIVATE.to_string();
+        let (from, target) = match role {
+            Role::Router2 => (Role::Peer2, addr::ROUTER2_PRIVATE),
+            _ => (Role::Client, addr::ROUTER_PRIVATE),
+        };
+        let target = target.to_string();
         loop {
             if let Some(e) = self.router_died() {
                 return Err(e);
             }
             let out = self.exec_timeout(
-                Role::Client,
+                from,
                 &["ping", "-n", "-c", "1", "-W", "1", &target],
                 Duration::from_secs(3),
             );
@@ -968,7 +1404,7 @@ impl Lab {
                 return Err(LabError::RouterNotReady {
                     secs: ROUTER_READY_TIMEOUT.as_secs(),
                     last: out.describe(),
-                    log: self.router_log(),
+                    log: self.router_log_of(role),
                 });
             }
             thread::sleep(Duration::from_millis(200));
@@ -982,13 +1418,13 @@ impl Lab {
             return;
         }
         self.cleaned = true;
-        if let Some(mut router) = lock(&self.router).take() {
+        for (_, mut router) in lock(&self.routers).drain(..) {
             let _ = cmd::terminate(&mut router, Duration::from_secs(2));
         }
         for mut b in lock(&self.background).drain(..) {
             cmd::kill_and_reap(&mut b.child);
         }
-        for name in &self.names {
+        for (_, name) in &self.names {
             netns::remove(name);
         }
         let _ = std::fs::remove_dir_all(&self.tmp);
@@ -1001,7 +1437,7 @@ impl Lab {
             .iter()
             .map(|b| b.child.id())
             .collect();
-        pids.extend(lock(&self.router).as_ref().map(Child::id));
+        pids.extend(lock(&self.routers).iter().map(|(_, c)| c.id()));
         pids
     }
 }
@@ -1016,6 +1452,7 @@ impl fmt::Debug for Lab {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lab")
             .field("tag", &self.tag)
+            .field("layout", &self.layout)
             .field("namespaces", &self.names)
             .field("backend", &self.backend)
             .field("tmp", &self.tmp)

@@ -3,7 +3,7 @@
 //! counters, and cleans up.
 //!
 //! ```text
-//! unat-demo [--router PATH] [--tap]
+//! unat-demo [--router PATH] [--tap | --two-hosts | --two-nats]
 //! ```
 //!
 //! Must run as root. Exit status: 0 when every check passed and the router
@@ -18,24 +18,41 @@ use std::sync::Arc;
 
 use unat_lab::{preflight, remove_stale_labs, Backend, Lab, LabConfig, LabError};
 
-const USAGE: &str = "usage: unat-demo [--router PATH] [--tap]
+const USAGE: &str = "usage: unat-demo [--router PATH] [--tap | --two-hosts | --two-nats]
 
 Builds a network of Linux namespaces (client -- unat-router -- hop router -- server),
 runs real traffic through unat-router and prints PASS/FAIL per check. Needs root.
 
   --router PATH   the unat-router binary (default: unat-router next to unat-demo)
   --tap           attach the router to the private network with a TAP device
-                  instead of a veth/AF_PACKET pair";
+                  instead of a veth/AF_PACKET pair
+  --two-hosts     put a second private host (10.0.0.3) on the private link (through
+                  a bridge) and also check hairpinning between the two
+  --two-nats      instead: two private hosts behind two unat-routers on one public
+                  segment with a rendezvous server, and check UDP hole punching";
+
+/// Which lab to build.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// One private host (veth or TAP).
+    OneHost,
+    /// Two private hosts behind one router.
+    TwoHosts,
+    /// Two routers, one private host behind each.
+    TwoNats,
+}
 
 /// Parsed command line.
 struct Args {
     router: PathBuf,
     backend: Backend,
+    shape: Shape,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut router = None;
     let mut backend = Backend::Packet;
+    let mut shape = Shape::OneHost;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -43,6 +60,8 @@ fn parse_args() -> Result<Args, String> {
                 router = Some(PathBuf::from(it.next().ok_or("--router needs a PATH")?));
             }
             "--tap" => backend = Backend::Tap,
+            "--two-hosts" => shape = Shape::TwoHosts,
+            "--two-nats" => shape = Shape::TwoNats,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -53,7 +72,14 @@ fn parse_args() -> Result<Args, String> {
             .map_err(|e| format!("cannot find own executable: {e}"))?
             .with_file_name("unat-router"),
     };
-    Ok(Args { router, backend })
+    if backend == Backend::Tap && shape != Shape::OneHost {
+        return Err("--tap works with one private host only".to_string());
+    }
+    Ok(Args {
+        router,
+        backend,
+        shape,
+    })
 }
 
 fn main() -> ExitCode {
@@ -100,25 +126,38 @@ fn main() -> ExitCode {
 
     let mut cfg = LabConfig::new(&args.router);
     cfg.private_backend = args.backend;
-    println!(
-        "building lab: client -- unat-router ({}, {:?} backend) -- hop -- server",
-        args.router.display(),
-        args.backend
-    );
-    let lab = match Lab::start(cfg) {
+    let built = match args.shape {
+        Shape::OneHost | Shape::TwoHosts => {
+            let clients = if args.shape == Shape::TwoHosts {
+                cfg.private_hosts = 2;
+                "client + client2 -- bridge"
+            } else {
+                "client"
+            };
+            println!(
+                "building lab: {clients} -- unat-router ({}, {:?} backend) -- hop -- server",
+                args.router.display(),
+                args.backend
+            );
+            Lab::start(cfg)
+        }
+        Shape::TwoNats => {
+            println!(
+                "building lab: client -- unat-router ({}) and peer2 -- unat-router, on one public segment with a rendezvous server",
+                args.router.display(),
+            );
+            Lab::start_two_nats(cfg)
+        }
+    };
+    let lab = match built {
         Ok(lab) => lab,
         Err(e) => {
             eprintln!("unat-demo: lab setup failed: {e}");
             return ExitCode::from(2);
         }
     };
-    println!(
-        "namespaces: {}, {}, {}, {}",
-        lab.namespace(unat_lab::Role::Client),
-        lab.namespace(unat_lab::Role::Router),
-        lab.namespace(unat_lab::Role::Hop),
-        lab.namespace(unat_lab::Role::Server)
-    );
+    let namespaces: Vec<&str> = lab.roles().iter().map(|r| lab.namespace(*r)).collect();
+    println!("namespaces: {}", namespaces.join(", "));
 
     let checks = lab.run_checks(|c| {
         if c.passed {
