@@ -16,4 +16,18 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== no_std build of unat"
 cargo build --locked --manifest-path ci-checks/no-std/Cargo.toml
 echo "== cargo test --workspace"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ {
+        for (i = 2; i <= NF; i++) {
+            if ($i == "passed;") p += $(i - 1)
+            if ($i == "failed;") f += $(i - 1)
+        }
+     }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
