@@ -364,7 +364,6 @@ impl<S: Store> Nat<S> {
             .get_or_create(&self.config, proto, key.src, key.dst, rng)
             .map_err(mapping_error)?;
         Ok(new_session(
-            proto,
             key,
             rule::translation(proto, &key, ext, Mode::Nat),
             Origin::Inside,
@@ -411,7 +410,6 @@ impl<S: Store> Nat<S> {
         }
         let xl = FlowKey::new(key.src, m.internal);
         Ok(new_session(
-            proto,
             key,
             xl,
             Origin::Outside,
@@ -449,7 +447,6 @@ impl<S: Store> Nat<S> {
             .map_err(mapping_error)?;
         let xl = FlowKey::new(ext, target.internal);
         Ok(new_session(
-            proto,
             key,
             xl,
             Origin::Hairpin,
@@ -469,21 +466,17 @@ impl<S: Store> Nat<S> {
         now: Instant,
     ) -> Result<Session, TranslateError> {
         let config = self.config;
+        // A new session gets its first timer whichever way its packet came;
+        // the TCP phase notes which end sent it.
         refresh(
             &mut session.state,
             &config,
             proto,
             tcp_flags,
             true,
-            true,
+            from_inside,
             now,
         );
-        if proto == Protocol::Tcp {
-            // The first packet's own direction, for the TCP phases.
-            session.state.tcp = TcpTrack::default();
-            session.state.tcp.update(tcp_flags, from_inside);
-            session.state.expires = now + session.state.tcp.timeout(&config);
-        }
         match self.insert(proto, session, now) {
             Ok(()) => {
                 self.mappings.attach(proto, &session);
@@ -625,7 +618,6 @@ impl<S: Store> Nat<S> {
             }
             let xl = Endpoint::new(xl_host, port);
             let mut session = new_session(
-                proto,
                 key,
                 rule::translation(proto, &key, xl, mode),
                 Origin::Rule,
@@ -707,7 +699,6 @@ impl<S: Store> Nat<S> {
 /// A session with no TCP history that expires at once (the caller sets
 /// its timer).
 fn new_session(
-    _proto: Protocol,
     key: FlowKey,
     xl: FlowKey,
     origin: Origin,
