@@ -256,13 +256,21 @@ impl Lab {
                 Some((n.to_string(), w.next().unwrap_or("").to_string()))
             })
             .collect();
+        // Hop 1 is the NAT itself (its Time Exceeded, from its private
+        // address); the hop router's Time Exceeded and the server's Port
+        // Unreachable come back translated.
+        let nat_first = hops
+            .first()
+            .is_some_and(|(n, a)| n == "1" && *a == addr::ROUTER_PRIVATE.to_string());
         let hop_seen = hops.iter().any(|(_, a)| *a == addr::HOP_INNER.to_string());
         let reached = hops.last().is_some_and(|(_, a)| *a == target);
-        let passed = out.success() && hop_seen && reached;
+        let passed = out.success() && nat_first && hop_seen && reached;
         let path: Vec<String> = hops.iter().map(|(n, a)| format!("{n} {a}")).collect();
         let mut detail = format!(
-            "hops: {} ({} hop router {}, {} {})",
+            "hops: {} ({} the NAT {} first, {} hop router {}, {} {})",
             path.join(", "),
+            if nat_first { "shows" } else { "MISSING" },
+            addr::ROUTER_PRIVATE,
             if hop_seen { "shows" } else { "MISSING" },
             addr::HOP_INNER,
             if reached { "reached" } else { "did NOT reach" },

@@ -138,6 +138,11 @@ pub struct Cli {
     #[arg(long)]
     pub port_parity: bool,
 
+    /// ICMP errors (Time Exceeded, Fragmentation Needed) the router may
+    /// send per second; 0 sends none (RFC 5508 REQ-9, REQ-10f).
+    #[arg(long, value_name = "N", default_value_t = crate::gateway::DEFAULT_ICMP_ERRORS_PER_SEC)]
+    pub icmp_errors_per_sec: u32,
+
     /// Write the counters to FILE, one `name value` per line, every second
     /// and at exit.
     #[arg(long, value_name = "FILE")]
@@ -396,6 +401,8 @@ pub struct Config {
     pub tables: (usize, usize, usize),
     /// The NAT's behaviour.
     pub nat: unat::Config,
+    /// ICMP errors per second the router may send (`None`: none).
+    pub icmp_errors_per_sec: Option<u32>,
     /// Where to write counters.
     pub stats_file: Option<PathBuf>,
 }
@@ -472,6 +479,7 @@ impl Config {
         let nat = nat_config(cli)?;
         Ok(Config {
             nat,
+            icmp_errors_per_sec: (cli.icmp_errors_per_sec != 0).then_some(cli.icmp_errors_per_sec),
             private_if: cli.private_if.clone(),
             private: cli.private_addr,
             public_if: cli.public_if.clone(),

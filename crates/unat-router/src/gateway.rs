@@ -15,11 +15,12 @@ use std::time::Instant;
 
 use etherparse::PacketBuilder;
 use tracing::{debug, warn};
+use unat::icmp_out::{self, ErrorKind, RateLimiter};
 use unat::wire::checksum;
 use unat::wire::icmp::{self, IcmpMessage};
 use unat::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use unat::wire::WireError;
-use unat::{is_translatable, Direction, Nat, PacketError, Store};
+use unat::{is_translatable, Direction, Nat, PacketError, Store, TranslateError};
 
 use crate::arp::{Arp, Resolution, BROADCAST, ETH_HEADER_LEN};
 use crate::config::Cidr;
@@ -32,6 +33,8 @@ const BATCH: usize = 64;
 /// Receive buffer: the largest frame a 64 KiB IP packet makes, so that an
 /// offloaded super-frame is seen whole (and dropped as too big).
 const RX_BUF: usize = 65536 + ETH_HEADER_LEN;
+/// ICMP errors the router may send per second, by default.
+pub const DEFAULT_ICMP_ERRORS_PER_SEC: u32 = 100;
 /// Idle sessions looked at for expiry per table on each poll.
 const IDLE_SWEEP: usize = 64;
 /// TTL of packets the router originates (ping replies).
@@ -52,6 +55,7 @@ const COUNTERS: &[&str] = &[
     "sessions_expired",
     "forwarded",
     "echo_replies_sent",
+    "icmp_errors_sent",
     "arp_replies_sent",
     "arp_requests_sent",
 ];
@@ -103,6 +107,8 @@ pub struct Gateway<S> {
     rng: Box<dyn FnMut() -> u32 + Send>,
     /// The origin of the clock handed to the engine.
     epoch: Instant,
+    /// Bounds the ICMP errors the router sends; `None`: it sends none.
+    icmp_errors: Option<RateLimiter>,
     stats: Stats,
     buf: Vec<u8>,
 }
@@ -127,9 +133,20 @@ impl<S: Store> Gateway<S> {
             public_gateway,
             rng,
             epoch,
+            icmp_errors: Some(RateLimiter::new(
+                DEFAULT_ICMP_ERRORS_PER_SEC,
+                DEFAULT_ICMP_ERRORS_PER_SEC,
+            )),
             stats: Stats::with_counters(COUNTERS),
             buf: vec![0; RX_BUF],
         }
+    }
+
+    /// Sets how many ICMP errors (Time Exceeded, Fragmentation Needed)
+    /// the router may send per second, in bursts of as many; `None` sends
+    /// none (RFC 5508 REQ-9 allows turning them off; they are on by default).
+    pub fn set_icmp_error_rate(&mut self, per_second: Option<u32>) {
+        self.icmp_errors = per_second.map(|r| RateLimiter::new(r, r.max(1)));
     }
 
     /// The counters.
@@ -274,7 +291,7 @@ impl<S: Store> Gateway<S> {
         let Some(packet) = frame.get(ETH_HEADER_LEN..) else {
             return self.drop(side, "bad_frame");
         };
-        let (src, dst, proto, len) = match Ipv4Packet::new_checked(packet) {
+        let (src, dst, proto, len, dont_fragment) = match Ipv4Packet::new_checked(packet) {
             Ok(ip) if !ip.verify_checksum() => {
                 return self.drop(side, WireError::BadHeaderChecksum.reason())
             }
@@ -283,6 +300,7 @@ impl<S: Store> Gateway<S> {
                 ip.dst(),
                 ip.protocol(),
                 usize::from(ip.total_len()),
+                ip.dont_fragment(),
             ),
             Err(e) => return self.drop(side, e.reason()),
         };
@@ -339,9 +357,17 @@ impl<S: Store> Gateway<S> {
         }
 
         // What the egress side can take, checked before any state is made.
-        let egress_mtu = self.private.mtu.min(self.public.mtu);
+        let egress_mtu = match side {
+            Side::Private => self.public.mtu,
+            Side::Public => self.private.mtu,
+        };
         if len > egress_mtu {
-            // Fragmentation and "fragmentation needed" come with fragment support.
+            if dont_fragment {
+                // Path MTU discovery (RFC 1191, RFC 4787 REQ-13).
+                let mtu = u16::try_from(egress_mtu).unwrap_or(u16::MAX);
+                self.send_icmp_error(side, frame, ErrorKind::FragmentationNeeded { mtu }, now);
+            }
+            // Fragmentation of DF-clear packets comes with fragment support.
             return self.drop(side, "too_big_for_mtu");
         }
         if side == Side::Private
@@ -381,7 +407,59 @@ impl<S: Store> Gateway<S> {
                 };
                 self.forward(out, frame, t.dst, now);
             }
+            Err(TranslateError::TtlExceeded) => {
+                // The packet would have been forwarded: say so to its sender
+                // from this side's address, so traceroute sees the NAT.
+                self.drop(side, TranslateError::TtlExceeded.reason());
+                self.send_icmp_error(side, frame, ErrorKind::TimeExceeded, now);
+            }
             Err(e) => self.drop(side, e.reason()),
+        }
+    }
+
+    /// Sends the ICMP error `kind` about the IPv4 packet in `frame` back to
+    /// its sender on `side`, from the router's address there, within the
+    /// rate limit and RFC 1812's rules.
+    fn send_icmp_error(&mut self, side: Side, frame: &[u8], kind: ErrorKind, now: Instant) {
+        let engine_now = self.clock(now);
+        if self.icmp_errors.is_none() {
+            return;
+        }
+        let (Some(packet), Some(prev_hop)) = (
+            frame.get(ETH_HEADER_LEN..),
+            frame.get(6..12).and_then(|m| <[u8; 6]>::try_from(m).ok()),
+        ) else {
+            return;
+        };
+        let (addr, mac) = (self.link(side).cidr.addr, self.link(side).mac);
+        let mut buf = [0u8; ETH_HEADER_LEN + icmp_out::MAX_ERROR_LEN];
+        let (eth, ip) = buf.split_at_mut(ETH_HEADER_LEN);
+        let n = match icmp_out::error_about(packet, addr, kind, ip) {
+            Ok(n) => n,
+            Err(e) => {
+                debug!(?side, reason = e.reason(), "no ICMP error");
+                return;
+            }
+        };
+        if !self
+            .icmp_errors
+            .as_mut()
+            .is_some_and(|l| l.allow(engine_now))
+        {
+            self.stats.inc("icmp_errors_rate_limited");
+            return;
+        }
+        if let Some(d) = eth.get_mut(0..6) {
+            d.copy_from_slice(&prev_hop);
+        }
+        if let Some(d) = eth.get_mut(6..12) {
+            d.copy_from_slice(&mac);
+        }
+        if let Some(d) = eth.get_mut(12..14) {
+            d.copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+        }
+        if let Some(out) = buf.get(..ETH_HEADER_LEN + n) {
+            self.send(side, out, "icmp_errors_sent");
         }
     }
 

@@ -111,6 +111,7 @@ fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Box::new(move || rng.random::<u32>()),
         Instant::now(),
     );
+    gw.set_icmp_error_rate(config.icmp_errors_per_sec);
     for side in [Side::Private, Side::Public] {
         let d = gw.link(side).device();
         let mac = d.mac();

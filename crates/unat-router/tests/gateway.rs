@@ -569,3 +569,119 @@ fn an_icmp_error_from_an_inside_router_leaves_with_the_public_address() {
     assert_eq!(&quote[16..20], &PUBLIC);
     assert_eq!(u16::from_be_bytes([quote[22], quote[23]]), public_port);
 }
+
+/// An ICMP error frame: (IP source, IP destination, type, code, the 4
+/// "rest" bytes, the quoted IP source and destination).
+type IcmpErrorFields = ([u8; 4], [u8; 4], u8, u8, [u8; 4], [u8; 4], [u8; 4]);
+
+/// Parses an ICMP error frame, checking its checksums.
+fn icmp_error_of(frame: &[u8]) -> IcmpErrorFields {
+    let p = SlicedPacket::from_ethernet(frame).unwrap();
+    let Some(NetSlice::Ipv4(ip)) = &p.net else {
+        panic!("not IPv4")
+    };
+    let h = ip.header().to_header();
+    assert_eq!(h.header_checksum, h.calc_header_checksum());
+    let m = ip.payload().payload;
+    let sum: u32 = m
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
+        .sum();
+    let folded = (sum & 0xffff) + (sum >> 16);
+    assert_eq!((folded & 0xffff) + (folded >> 16), 0xffff, "ICMP checksum");
+    let q = &m[8..];
+    (
+        h.source,
+        h.destination,
+        m[0],
+        m[1],
+        [m[4], m[5], m[6], m[7]],
+        [q[12], q[13], q[14], q[15]],
+        [q[16], q[17], q[18], q[19]],
+    )
+}
+
+#[test]
+fn ttl_expiry_answers_time_exceeded_from_the_routers_address_on_that_side() {
+    let mut b = Bench::new();
+    b.learn_neighbours();
+    let mut f = Vec::new();
+    PacketBuilder::ethernet2(CLIENT_MAC, ROUTER_PRIV_MAC)
+        .ipv4(CLIENT, SERVER, 1)
+        .udp(5000, 33434)
+        .write(&mut f, b"probe")
+        .unwrap();
+    b.private.inject(f);
+    b.run();
+    assert!(b.public.take_sent().is_empty());
+    let sent = b.private.take_sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(&sent[0][0..6], &CLIENT_MAC);
+    let (src, dst, ty, code, _, qsrc, qdst) = icmp_error_of(&sent[0]);
+    assert_eq!((src, dst, ty, code), ([10, 0, 0, 1], CLIENT, 11, 0));
+    assert_eq!(
+        (qsrc, qdst),
+        (CLIENT, SERVER),
+        "it quotes the probe as sent"
+    );
+    assert_eq!(b.gw.stats().get("icmp_errors_sent"), 1);
+    assert_eq!(b.gw.stats().get("sessions_created"), 0);
+}
+
+#[test]
+fn too_big_with_df_answers_fragmentation_needed_with_the_next_hop_mtu() {
+    let (pd, private) = MemoryDevice::new("priv", ROUTER_PRIV_MAC, 1500);
+    let (ud, public) = MemoryDevice::new("pub", ROUTER_PUB_MAC, 1280);
+    let nat = Nat::with_config(
+        LruStore::new(64, 64, 16).unwrap(),
+        Config::new(Ipv4Addr::from(PUBLIC)),
+    )
+    .unwrap();
+    let mut x = 7u32;
+    let gw = Gateway::new(
+        nat,
+        Link::new(Box::new(pd), "10.0.0.1/24".parse::<Cidr>().unwrap()),
+        Link::new(Box::new(ud), "198.18.0.2/24".parse::<Cidr>().unwrap()),
+        Some(Ipv4Addr::from(UPSTREAM)),
+        Box::new(move || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            x
+        }),
+        Instant::now(),
+    );
+    let mut b = Bench {
+        gw,
+        private,
+        public,
+        now: Instant::now(),
+    };
+    b.learn_neighbours();
+    let mut f = Vec::new();
+    PacketBuilder::ethernet2(CLIENT_MAC, ROUTER_PRIV_MAC)
+        .ipv4(CLIENT, SERVER, 64)
+        .udp(5000, 53)
+        .write(&mut f, &[0u8; 1400])
+        .unwrap();
+    f[14 + 6] |= 0x40; // DF
+    f[14 + 10] = 0;
+    f[14 + 11] = 0;
+    let c = {
+        let h = &f[14..34];
+        let s: u32 = h
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+            .sum();
+        let s = (s & 0xffff) + (s >> 16);
+        !(((s & 0xffff) + (s >> 16)) as u16)
+    };
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    b.private.inject(f);
+    b.run();
+    assert!(b.public.take_sent().is_empty());
+    let sent = b.private.take_sent();
+    assert_eq!(sent.len(), 1);
+    let (src, dst, ty, code, rest, ..) = icmp_error_of(&sent[0]);
+    assert_eq!((src, dst, ty, code), ([10, 0, 0, 1], CLIENT, 3, 4));
+    assert_eq!(u16::from_be_bytes([rest[2], rest[3]]), 1280, "next-hop MTU");
+    assert_eq!(sent[0].len(), 14 + 576, "quotes up to 576 bytes");
+}
