@@ -130,6 +130,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub per_host_icmp: u32,
 
+    /// Sessions one mapping may hold, whoever starts them (RFC 6888 REQ-5),
+    /// so no outside host can fill a table through one mapping (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub per_mapping_sessions: u32,
+
     /// Keep a private source port as the public port when it is free.
     #[arg(long)]
     pub port_preservation: bool,
@@ -357,9 +362,18 @@ fn nat_config(cli: &Cli) -> Result<unat::Config, String> {
         udp: limit(cli.per_host_udp),
         icmp: limit(cli.per_host_icmp),
     };
+    c.per_mapping_sessions = limit(cli.per_mapping_sessions);
     c.ports.preserve = cli.port_preservation;
     c.ports.parity = cli.port_parity;
     c.validate().map_err(|e| {
+        if let unat::ConfigError::BelowFloor { name, value, .. } = e {
+            if value.is_zero() {
+                return format!(
+                    "--{}: a timeout of 0 s would end every session at once",
+                    name.replace(' ', "-")
+                );
+            }
+        }
         let flag = match e {
             unat::ConfigError::BelowFloor { name, .. } => match name {
                 "udp timeout" => "--udp-timeout",

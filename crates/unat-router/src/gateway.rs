@@ -149,6 +149,17 @@ impl<S: Store> Gateway<S> {
         self.icmp_errors = per_second.map(|r| RateLimiter::new(r, r.max(1)));
     }
 
+    /// Brings the gauges (sessions per table) up to date in the counters.
+    pub fn update_gauges(&mut self) {
+        for (proto, name) in [
+            (unat::Protocol::Tcp, "sessions_tcp"),
+            (unat::Protocol::Udp, "sessions_udp"),
+            (unat::Protocol::Icmp, "sessions_icmp"),
+        ] {
+            self.stats.set(name, self.nat.store().len(proto) as u64);
+        }
+    }
+
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.stats

@@ -136,7 +136,7 @@ fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     if let Some(path) = &config.stats_file {
-        write_stats(gw.stats(), path)?;
+        write_stats(&mut gw, path)?;
     }
     let n = &config.nat;
     info!(
@@ -145,7 +145,15 @@ fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         filtering_tcp = ?n.filtering.tcp,
         udp_timeout = n.timeouts.udp.as_secs(),
         tcp_established_timeout = n.timeouts.tcp_established.as_secs(),
+        tcp_transitory_timeout = n.timeouts.tcp_transitory.as_secs(),
+        tcp_closing_timeout = n.timeouts.tcp_closing.as_secs(),
+        icmp_timeout = n.timeouts.icmp.as_secs(),
+        inbound_refresh = n.inbound_refresh,
         when_full = ?n.when_full,
+        per_host = ?n.per_host_limit,
+        per_mapping_sessions = ?n.per_mapping_sessions,
+        port_preservation = n.ports.preserve,
+        port_parity = n.ports.parity,
         "behaviour"
     );
     info!(private = %config.private, public = %config.public, gateway = ?config.public_gateway, "unat-router running");
@@ -162,25 +170,28 @@ fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         if let Some(path) = &config.stats_file {
             if last_stats.elapsed() >= STATS_EVERY {
                 last_stats = Instant::now();
-                if let Err(e) = write_stats(gw.stats(), path) {
+                if let Err(e) = write_stats(&mut gw, path) {
                     warn!("{e}");
                 }
             }
         }
     }
     info!("stopping");
+    gw.update_gauges();
     for line in gw.stats().render().lines() {
         info!("counter {line}");
     }
     if let Some(path) = &config.stats_file {
-        write_stats(gw.stats(), path)?;
+        write_stats(&mut gw, path)?;
     }
     Ok(())
 }
 
-/// Writes the counters to `path`; the error names the file.
-fn write_stats(stats: &unat_router::stats::Stats, path: &std::path::Path) -> Result<(), String> {
-    stats
+/// Writes the counters (gauges brought up to date) to `path`; the error
+/// names the file.
+fn write_stats<S: unat::Store>(gw: &mut Gateway<S>, path: &std::path::Path) -> Result<(), String> {
+    gw.update_gauges();
+    gw.stats()
         .write_to(path)
         .map_err(|e| format!("cannot write the stats file {}: {e}", path.display()))
 }

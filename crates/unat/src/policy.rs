@@ -155,6 +155,10 @@ pub struct Config {
     /// At most this many mappings per inside host, per protocol (RFC 6888
     /// REQ-4); `None` for no limit. Default 4096 TCP, 4096 UDP, 256 ICMP.
     pub per_host_limit: PerProtocol<Option<u32>>,
+    /// At most this many sessions per mapping, whichever side starts them
+    /// (RFC 6888 REQ-5), so that no single mapping (and no outside host
+    /// sending to it) fills a table; `None` for no limit. Default 4096.
+    pub per_mapping_sessions: Option<u32>,
     /// External port choice.
     pub ports: PortPolicy,
     /// Whether [`Config::validate`] holds the timeouts to the RFC floors.
@@ -177,6 +181,7 @@ impl Config {
                 udp: Some(4096),
                 icmp: Some(256),
             },
+            per_mapping_sessions: Some(4096),
             ports: PortPolicy::default(),
             enforce_floors: true,
         }
@@ -194,6 +199,7 @@ impl Config {
             inbound_refresh: false,
             when_full: WhenFull::EvictLeastRecentlyUsed,
             per_host_limit: PerProtocol::all(None),
+            per_mapping_sessions: None,
             ports: PortPolicy::default(),
             enforce_floors: true,
         }
@@ -231,6 +237,9 @@ impl Config {
             if self.per_host_limit.get(proto) == Some(0) {
                 return Err(ConfigError::ZeroLimit(proto));
             }
+        }
+        if self.per_mapping_sessions == Some(0) {
+            return Err(ConfigError::ZeroLimit(Protocol::Udp));
         }
         Ok(())
     }

@@ -182,6 +182,46 @@ fn rfc4787_req_6a_inbound_refresh_off_by_default() {
 }
 
 #[test]
+fn rfc4787_req_6a_new_inbound_sessions_do_not_extend_the_mapping() {
+    // EIF: outside hosts may open new sessions on A's mapping, from new
+    // ports every 100 s. None of that is outbound traffic, so the mapping
+    // still ends 300 s after A's last packet, and so do those sessions.
+    let mut c = cfg();
+    c.filtering = PerProtocol::all(Filtering::EndpointIndependent);
+    let mut b = Bench::new(c);
+    let p = a_to_r(&mut b, 4000);
+    for (i, t) in [(0u16, 100u64), (1, 100), (2, 99)] {
+        b.advance(t);
+        assert!(
+            b.inb(udp_pkt(S, 6000 + i, P1, p)).is_ok(),
+            "at {} s",
+            b.elapsed()
+        );
+    }
+    b.advance(2); // t = 301 s
+    assert_eq!(b.inb(udp_pkt(S, 6002, P1, p)), Err(TranslateError::NoEntry));
+    assert_eq!(b.inb(udp_pkt(S, 7000, P1, p)), Err(TranslateError::NoEntry));
+    assert_eq!(b.inb(udp_pkt(R, 53, P1, p)), Err(TranslateError::NoEntry));
+}
+
+#[test]
+fn rfc4787_req_6_replies_from_inside_to_inbound_sessions_refresh() {
+    // A answers S (a session S opened): that is outbound traffic, which
+    // keeps the mapping alive past A's first flow's timeout.
+    let mut c = cfg();
+    c.filtering = PerProtocol::all(Filtering::EndpointIndependent);
+    let mut b = Bench::new(c);
+    let p = a_to_r(&mut b, 4000);
+    for _ in 0..5 {
+        b.advance(100);
+        b.inb(udp_pkt(S, 6000, P1, p)).unwrap();
+        b.out(udp_pkt(A, 4000, S, 6000)).unwrap();
+    }
+    assert_eq!(b.elapsed(), 500);
+    assert!(b.inb(udp_pkt(S, 6000, P1, p)).is_ok());
+}
+
+#[test]
 fn rfc4787_req_6a_inbound_refresh_option() {
     let mut c = cfg();
     c.inbound_refresh = true;

@@ -261,25 +261,67 @@ fn rfc6888_when_full_evict_least_recently_used_is_opt_in() {
 }
 
 #[test]
+fn rfc6888_req_5_sessions_per_mapping_are_capped() {
+    // EIF: one outside host floods A's mapping from 1000 source ports. Only
+    // `per_mapping_sessions` of them get in; the table keeps room for B,
+    // and A's own sessions stay.
+    let mut c = cfg();
+    c.filtering = PerProtocol::all(Filtering::EndpointIndependent);
+    c.per_mapping_sessions = Some(200);
+    let mut b = Bench::with_tables(c, 64, 512, 16);
+    let p = b.out_port(udp_pkt(A, 4000, R, 53));
+    let mut admitted = 0;
+    for i in 0..1000u16 {
+        match b.inb(udp_pkt(S, 10_000 + i, P1, p)) {
+            Ok(_) => admitted += 1,
+            Err(e) => assert_eq!(e, TranslateError::SessionLimit),
+        }
+    }
+    assert_eq!(admitted, 199, "200 sessions in all, A's own included");
+    assert!(
+        b.out(udp_pkt(B, 5000, R, 53)).is_ok(),
+        "B still gets a mapping"
+    );
+    assert!(b.inb(udp_pkt(R, 53, P1, p)).is_ok(), "A's flow still works");
+    assert_eq!(
+        TranslateError::SessionLimit.reason(),
+        "mapping_session_limit"
+    );
+}
+
+#[test]
 fn rfc6888_req_11a_ports_exhausted() {
     // Every privileged external port taken (inside ports below 1024 map to
-    // 1-1023): the next one is refused, the others keep working.
+    // 1-1023): the next low port falls back to the high class rather than
+    // failing. Once every port of both classes is taken, the next flow is
+    // refused and the others keep working.
     let mut c = cfg();
     c.per_host_limit = PerProtocol::all(None);
-    let mut b = Bench::new(c);
+    c.per_mapping_sessions = None;
+    let mut b = Bench::with_tables(c, 16, 70_000, 16);
     let mut ports = Vec::new();
     for x in 1..=1023u16 {
         ports.push(b.out_port(udp_pkt([10, 0, 1, 1], x, R, 53)));
     }
+    assert!(ports.iter().all(|p| *p < 1024));
+    assert!(
+        b.out_port(udp_pkt(A, 123, R, 123)) >= 1024,
+        "fallback to the high class"
+    );
+    // Fill the rest of the high class (64,512 ports, one already used).
+    for i in 0..64_511u32 {
+        let host = [10, 1, (i >> 8) as u8, i as u8];
+        let sport = 1024 + (i % 60_000) as u16;
+        b.out_port(udp_pkt(host, sport, R, 53));
+    }
+    assert_eq!(b.nat.mapping_count(Protocol::Udp), 65_535);
     assert_eq!(
-        b.out(udp_pkt(A, 123, R, 123)),
+        b.out(udp_pkt(A, 40_000, R, 53)),
         Err(TranslateError::PortsExhausted)
     );
-    assert_eq!(b.nat.mapping_count(Protocol::Udp), 1023);
+    assert_eq!(b.nat.mapping_count(Protocol::Udp), 65_535);
     let back = b.inb(udp_pkt(R, 53, P1, ports[500])).unwrap();
     assert_eq!(flow(&back), fl(R, 53, [10, 0, 1, 1], 501));
-    // Unprivileged ports are another class.
-    assert!(b.out_port(udp_pkt(A, 40_000, R, 53)) >= 1024);
 }
 
 /// B's established flows: 40 TCP connections and 40 UDP flows to R.

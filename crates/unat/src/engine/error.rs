@@ -88,6 +88,8 @@ pub enum TranslateError {
     HostLimit,
     /// No external port is free for the inside port's class.
     PortsExhausted,
+    /// The mapping holds its limit of sessions (RFC 6888 REQ-5).
+    SessionLimit,
     /// The table is full of live sessions and the policy refuses to evict.
     TableFull,
     /// The new session's translation clashes with an explicit rule.
@@ -104,6 +106,7 @@ impl TranslateError {
             TranslateError::Filtered => "filtered",
             TranslateError::HostLimit => "host_limit",
             TranslateError::PortsExhausted => "ports_exhausted",
+            TranslateError::SessionLimit => "mapping_session_limit",
             TranslateError::TableFull => "table_full",
             TranslateError::Conflict => "conflict",
         }
@@ -131,6 +134,7 @@ impl fmt::Display for TranslateError {
             TranslateError::Filtered => f.write_str("refused by the mapping's filter"),
             TranslateError::HostLimit => f.write_str("the host holds its limit of mappings"),
             TranslateError::PortsExhausted => f.write_str("no external port is free"),
+            TranslateError::SessionLimit => f.write_str("the mapping holds its limit of sessions"),
             TranslateError::TableFull => f.write_str("the session table is full"),
             TranslateError::Conflict => f.write_str("the new session clashes with a rule"),
         }

@@ -14,6 +14,7 @@ use crate::engine::RandomSource;
 use crate::flow::{Endpoint, Protocol};
 use crate::policy::{Config, Mapping as Behaviour};
 use crate::session::{Origin, Session};
+use crate::time::Instant;
 
 /// What identifies a mapping on the inside, given the mapping behaviour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,10 +50,14 @@ pub(crate) struct Mapping {
     pub(crate) internal: Endpoint,
     pub(crate) external: Endpoint,
     /// Sessions using it (as their own mapping or as a hairpin's peer).
-    sessions: u32,
+    pub(crate) sessions: u32,
     /// A port forward: never expires, filters nothing.
     pub(crate) permanent: bool,
     key: Option<MappingKey>,
+    /// How long outbound traffic keeps it alive: the latest expiry that an
+    /// outbound packet gave one of its sessions. Inbound traffic never
+    /// moves it (RFC 4787 REQ-6), unless inbound refresh is on.
+    pub(crate) deadline: Instant,
 }
 
 /// Why no mapping could be made.
@@ -145,6 +150,7 @@ impl Mappings {
                 sessions: 0,
                 permanent: false,
                 key: Some(key),
+                deadline: Instant::ZERO,
             },
         );
         self.by_internal.insert(key, external);
@@ -171,6 +177,7 @@ impl Mappings {
                 sessions: 0,
                 permanent: true,
                 key: None,
+                deadline: Instant::NEVER,
             },
         );
         self.forwards.insert((proto, internal), external);
@@ -190,11 +197,29 @@ impl Mappings {
         internal: u16,
         rng: &mut dyn RandomSource,
     ) -> Result<u16, MappingError> {
-        let (lo, hi): (u32, u32) = match proto {
-            Protocol::Icmp => (1, 65535),
-            _ if internal < 1024 => (1, 1023),
-            _ => (1024, 65535),
+        let classes: &[(u32, u32)] = match proto {
+            Protocol::Icmp => &[(1, 65535)],
+            // RFC 4787 REQ-3a keeps low ports low; when the low class is
+            // full, a high port is better than no mapping at all.
+            _ if internal < 1024 => &[(1, 1023), (1024, 65535)],
+            _ => &[(1024, 65535)],
         };
+        classes
+            .iter()
+            .find_map(|&(lo, hi)| self.allocate_in(config, proto, internal, lo, hi, rng))
+            .ok_or(MappingError::PortsExhausted)
+    }
+
+    /// [`Self::allocate`] within one class `lo..=hi`.
+    fn allocate_in(
+        &self,
+        config: &Config,
+        proto: Protocol,
+        internal: u16,
+        lo: u32,
+        hi: u32,
+        rng: &mut dyn RandomSource,
+    ) -> Option<u16> {
         let ext = config.external;
         let parity = config.ports.parity;
         let fits =
@@ -208,7 +233,7 @@ impl Mappings {
         };
         if config.ports.preserve && fits(u32::from(internal)) {
             if let Some(p) = free(u32::from(internal)) {
-                return Ok(p);
+                return Some(p);
             }
         }
         let span = hi - lo + 1;
@@ -219,7 +244,7 @@ impl Mappings {
             }
             if fits(p) {
                 if let Some(p) = free(p) {
-                    return Ok(p);
+                    return Some(p);
                 }
             }
         }
@@ -241,12 +266,20 @@ impl Mappings {
             let p = lo + offset;
             if fits(p) {
                 if let Some(p) = free(p) {
-                    return Ok(p);
+                    return Some(p);
                 }
             }
             offset = (offset + step) % span;
         }
-        Err(MappingError::PortsExhausted)
+        None
+    }
+
+    /// Notes that an outbound packet kept a session of the mapping
+    /// `external` alive until `expires`.
+    pub(crate) fn note_outbound(&mut self, proto: Protocol, external: Endpoint, expires: Instant) {
+        if let Some(m) = self.by_external.get_mut(&(proto, external)) {
+            m.deadline = m.deadline.max(expires);
+        }
     }
 
     /// Counts a new session on its mapping(s).

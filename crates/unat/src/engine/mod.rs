@@ -204,7 +204,7 @@ impl<S: Store> Nat<S> {
                     self.new_outbound(proto, key, ttl, &mut *rng as &mut dyn RandomSource)?
                 }
             }
-            Direction::Inbound => self.new_inbound(proto, key, tcp_flags, ttl)?,
+            Direction::Inbound => self.new_inbound(proto, key, tcp_flags, ttl, now)?,
         };
         let session = self.start_session(proto, session, tcp_flags, from_inside, now)?;
         rewrite::rewrite_flow(packet, proto, &key, &session.xl)?;
@@ -306,6 +306,11 @@ impl<S: Store> Nat<S> {
             tcp_inside,
             now,
         );
+        if proto != Protocol::Tcp && inside {
+            if let Some(ext) = sender_mapping(&s.state, hit) {
+                self.mappings.note_outbound(proto, ext, s.state.expires);
+            }
+        }
         rewrite::rewrite_flow(packet, proto, &old, &new)?;
         Ok(Some(Translation {
             protocol: proto,
@@ -363,6 +368,12 @@ impl<S: Store> Nat<S> {
             .mappings
             .get_or_create(&self.config, proto, key.src, key.dst, rng)
             .map_err(mapping_error)?;
+        if let Some(m) = self.mappings.by_external(proto, ext).copied() {
+            if let Err(e) = self.check_session_limit(&m) {
+                self.mappings.release(proto, ext);
+                return Err(e);
+            }
+        }
         Ok(new_session(
             key,
             rule::translation(proto, &key, ext, Mode::Nat),
@@ -380,6 +391,7 @@ impl<S: Store> Nat<S> {
         key: FlowKey,
         tcp_flags: u8,
         ttl: u8,
+        now: Instant,
     ) -> Result<Session, TranslateError> {
         // Queries from outside never open sessions; nor does TCP but a SYN.
         if proto == Protocol::Icmp {
@@ -400,6 +412,16 @@ impl<S: Store> Nat<S> {
         if !allowed {
             return Err(TranslateError::Filtered);
         }
+        // A mapping whose outbound life is over is gone, even if its
+        // sessions have not been swept yet.
+        if proto != Protocol::Tcp
+            && !m.permanent
+            && !self.config.inbound_refresh
+            && m.deadline <= now
+        {
+            return Err(TranslateError::NoEntry);
+        }
+        self.check_session_limit(&m)?;
         if proto == Protocol::Tcp
             && tcp_flags & (flags::SYN | flags::ACK | flags::RST) != flags::SYN
         {
@@ -455,6 +477,15 @@ impl<S: Store> Nat<S> {
         ))
     }
 
+    /// Refuses one more session on a mapping that holds its limit (RFC 6888
+    /// REQ-5): one mapping cannot fill the table, whoever sends to it.
+    fn check_session_limit(&self, m: &mapping::Mapping) -> Result<(), TranslateError> {
+        match self.config.per_mapping_sessions {
+            Some(limit) if m.sessions >= limit => Err(TranslateError::SessionLimit),
+            _ => Ok(()),
+        }
+    }
+
     /// Stores a new session (making room as the policy says) and counts
     /// it on its mappings; on failure, a mapping made for it goes again.
     fn start_session(
@@ -477,6 +508,21 @@ impl<S: Store> Nat<S> {
             from_inside,
             now,
         );
+        if proto != Protocol::Tcp {
+            if let Some(ext) = session.state.mapping {
+                if from_inside {
+                    self.mappings
+                        .note_outbound(proto, ext, session.state.expires);
+                } else if !config.inbound_refresh {
+                    // Inbound traffic never extends a mapping's life: a new
+                    // inbound session ends with the mapping's outbound
+                    // deadline (RFC 4787 REQ-6; port forwards never end).
+                    if let Some(m) = self.mappings.by_external(proto, ext) {
+                        session.state.expires = session.state.expires.min(m.deadline);
+                    }
+                }
+            }
+        }
         match self.insert(proto, session, now) {
             Ok(()) => {
                 self.mappings.attach(proto, &session);
@@ -756,6 +802,18 @@ fn deprecated_icmp(ip: &Ipv4Packet<&[u8]>) -> Option<u8> {
     }
     let ty = *ip.payload().first()?;
     matches!(ty, SOURCE_QUENCH | INFO_REQUEST | INFO_REPLY).then_some(ty)
+}
+
+/// The mapping of the end that sent a packet matching `hit`, if it is a
+/// mapping the policy made (not an explicit rule).
+fn sender_mapping(state: &SessionState, hit: Hit) -> Option<Endpoint> {
+    match (state.origin, hit) {
+        (Origin::Inside, Hit::Key)
+        | (Origin::Outside, Hit::Reply)
+        | (Origin::Hairpin, Hit::Key) => state.mapping,
+        (Origin::Hairpin, Hit::Reply) => state.peer_mapping,
+        _ => None,
+    }
 }
 
 fn mapping_error(e: MappingError) -> TranslateError {
