@@ -101,6 +101,7 @@ extern crate alloc;
 
 pub mod engine;
 pub mod flow;
+pub mod fragment;
 pub mod icmp_out;
 pub mod policy;
 pub mod session;
