@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use etherparse::PacketBuilder;
 use tracing::{debug, warn};
+use unat::fragment::{self, Limits, Reassembler};
 use unat::icmp_out::{self, ErrorKind, RateLimiter};
 use unat::wire::checksum;
 use unat::wire::icmp::{self, IcmpMessage};
@@ -56,6 +57,9 @@ const COUNTERS: &[&str] = &[
     "forwarded",
     "echo_replies_sent",
     "icmp_errors_sent",
+    "fragments_held",
+    "datagrams_reassembled",
+    "fragments_sent",
     "arp_replies_sent",
     "arp_requests_sent",
 ];
@@ -76,6 +80,8 @@ pub struct Link {
     mac: MacAddr,
     mtu: usize,
     arp: Arp,
+    /// Fragments arriving on this link, until their datagram is whole.
+    fragments: Reassembler,
 }
 
 impl Link {
@@ -85,6 +91,7 @@ impl Link {
         let mtu = dev.mtu();
         Link {
             arp: Arp::new(cidr.addr, mac),
+            fragments: Reassembler::new(Limits::default()),
             dev,
             cidr,
             mac,
@@ -109,6 +116,9 @@ pub struct Gateway<S> {
     epoch: Instant,
     /// Bounds the ICMP errors the router sends; `None`: it sends none.
     icmp_errors: Option<RateLimiter>,
+    /// The IP identification of the next datagram the router fragments on
+    /// the public side (RFC 7857 §10: unique per datagram).
+    next_ip_id: u16,
     stats: Stats,
     buf: Vec<u8>,
 }
@@ -123,10 +133,12 @@ impl<S: Store> Gateway<S> {
         private: Link,
         public: Link,
         public_gateway: Option<Ipv4Addr>,
-        rng: Box<dyn FnMut() -> u32 + Send>,
+        mut rng: Box<dyn FnMut() -> u32 + Send>,
         epoch: Instant,
     ) -> Self {
+        let next_ip_id = rng() as u16;
         Gateway {
+            next_ip_id,
             nat,
             private,
             public,
@@ -220,7 +232,10 @@ impl<S: Store> Gateway<S> {
     fn timers(&mut self, now: Instant) {
         let expired = self.nat.expire(self.clock(now), IDLE_SWEEP);
         self.stats.add("sessions_expired", expired as u64);
+        let engine_now = self.clock(now);
         for side in [Side::Private, Side::Public] {
+            let stale = self.link_mut(side).fragments.expire(engine_now);
+            self.stats.add("fragment_datagrams_expired", stale as u64);
             if let Some(drops) = self.link_mut(side).dev.kernel_drops() {
                 self.stats.set(
                     match side {
@@ -302,19 +317,21 @@ impl<S: Store> Gateway<S> {
         let Some(packet) = frame.get(ETH_HEADER_LEN..) else {
             return self.drop(side, "bad_frame");
         };
-        let (src, dst, proto, len, dont_fragment) = match Ipv4Packet::new_checked(packet) {
-            Ok(ip) if !ip.verify_checksum() => {
-                return self.drop(side, WireError::BadHeaderChecksum.reason())
-            }
-            Ok(ip) => (
-                ip.src(),
-                ip.dst(),
-                ip.protocol(),
-                usize::from(ip.total_len()),
-                ip.dont_fragment(),
-            ),
-            Err(e) => return self.drop(side, e.reason()),
-        };
+        let (src, dst, proto, len, dont_fragment, is_fragment) =
+            match Ipv4Packet::new_checked(packet) {
+                Ok(ip) if !ip.verify_checksum() => {
+                    return self.drop(side, WireError::BadHeaderChecksum.reason())
+                }
+                Ok(ip) => (
+                    ip.src(),
+                    ip.dst(),
+                    ip.protocol(),
+                    usize::from(ip.total_len()),
+                    ip.dont_fragment(),
+                    ip.is_fragment(),
+                ),
+                Err(e) => return self.drop(side, e.reason()),
+            };
         let (private, public) = (self.private.cidr, self.public.cidr);
 
         // Addresses that are never forwarded, whichever side they come from.
@@ -350,11 +367,18 @@ impl<S: Store> Gateway<S> {
             );
         }
 
+        // Fragments wait here until their datagram is whole; it then takes
+        // the path of any packet, and is fragmented again on the way out if
+        // it is too big for the next link (RFC 4787 REQ-14: any order).
+        if is_fragment {
+            return self.reassemble(side, frame, now);
+        }
+
         // Packets for the router itself: it answers pings. Anything else to
         // the public address goes to the NAT: replies, forwards, hairpins.
         let for_router =
             dst == self.link(side).cidr.addr || (side == Side::Private && dst == public.addr);
-        if for_router && proto == PROTO_ICMP && self.answer_ping(side, frame) {
+        if for_router && proto == PROTO_ICMP && self.answer_ping(side, frame, now) {
             return;
         }
         if dst == private.addr {
@@ -372,13 +396,11 @@ impl<S: Store> Gateway<S> {
             Side::Private => self.public.mtu,
             Side::Public => self.private.mtu,
         };
-        if len > egress_mtu {
-            if dont_fragment {
-                // Path MTU discovery (RFC 1191, RFC 4787 REQ-13).
-                let mtu = u16::try_from(egress_mtu).unwrap_or(u16::MAX);
-                self.send_icmp_error(side, frame, ErrorKind::FragmentationNeeded { mtu }, now);
-            }
-            // Fragmentation of DF-clear packets comes with fragment support.
+        if len > egress_mtu && dont_fragment {
+            // Path MTU discovery (RFC 1191, RFC 4787 REQ-13); without DF the
+            // packet is fragmented on the way out.
+            let mtu = u16::try_from(egress_mtu).unwrap_or(u16::MAX);
+            self.send_icmp_error(side, frame, ErrorKind::FragmentationNeeded { mtu }, now);
             return self.drop(side, "too_big_for_mtu");
         }
         if side == Side::Private
@@ -514,6 +536,49 @@ impl<S: Store> Gateway<S> {
         if let Some(s) = frame.get_mut(6..12) {
             s.copy_from_slice(&mac);
         }
+        if ip_len > self.link(side).mtu {
+            return self.forward_fragmented(side, frame, next_hop, now);
+        }
+        self.send_to_next_hop(side, frame, next_hop, now);
+    }
+
+    /// Splits the too-big packet in `frame` (DF clear) into fragments that
+    /// fit `side`'s MTU and sends each to `next_hop`. Datagrams leaving on
+    /// the public side get a fresh IP identification first (RFC 7857 §10,
+    /// RFC 6864): inside hosts' identifications could collide there.
+    fn forward_fragmented(
+        &mut self,
+        side: Side,
+        frame: &mut [u8],
+        next_hop: Ipv4Addr,
+        now: Instant,
+    ) {
+        let (head, packet) = frame.split_at_mut(ETH_HEADER_LEN.min(frame.len()));
+        if side == Side::Public {
+            let id = self.next_ip_id;
+            self.next_ip_id = self.next_ip_id.wrapping_add(1);
+            set_ip_id(packet, id);
+        }
+        let mut pieces: Vec<Vec<u8>> = Vec::new();
+        let result = fragment::fragment(packet, self.link(side).mtu, &mut |piece| {
+            let mut f = Vec::with_capacity(ETH_HEADER_LEN + piece.len());
+            f.extend_from_slice(head);
+            f.extend_from_slice(piece);
+            pieces.push(f);
+        });
+        match result {
+            Ok(n) => {
+                self.stats.add("fragments_sent", n as u64);
+                for mut piece in pieces {
+                    self.send_to_next_hop(side, &mut piece, next_hop, now);
+                }
+            }
+            Err(e) => self.drop(side, e.reason()),
+        }
+    }
+
+    /// Sends `frame` (source MAC set) to `next_hop`, resolving its MAC.
+    fn send_to_next_hop(&mut self, side: Side, frame: &mut [u8], next_hop: Ipv4Addr, now: Instant) {
         match self
             .link_mut(side)
             .arp
@@ -535,6 +600,27 @@ impl<S: Store> Gateway<S> {
         }
     }
 
+    /// Holds a fragment until its datagram is whole, then handles the whole
+    /// datagram as if it had arrived in one frame.
+    fn reassemble(&mut self, side: Side, frame: &[u8], now: Instant) {
+        let engine_now = self.clock(now);
+        let (Some(head), Some(packet)) = (frame.get(..ETH_HEADER_LEN), frame.get(ETH_HEADER_LEN..))
+        else {
+            return self.drop(side, "bad_frame");
+        };
+        match self.link_mut(side).fragments.push(packet, engine_now) {
+            Ok(None) => self.stats.inc("fragments_held"),
+            Ok(Some(datagram)) => {
+                self.stats.inc("datagrams_reassembled");
+                let mut whole = Vec::with_capacity(ETH_HEADER_LEN + datagram.len());
+                whole.extend_from_slice(head);
+                whole.extend_from_slice(&datagram);
+                self.handle_ipv4(side, &mut whole, now);
+            }
+            Err(e) => self.drop(side, e.reason()),
+        }
+    }
+
     /// Whether the packet in `frame` would carry a private source address
     /// out of the public side. The engine gives every translated packet,
     /// ICMP errors from private routers included (RFC 5508 REQ-5c), the
@@ -548,7 +634,7 @@ impl<S: Store> Gateway<S> {
 
     /// Answers an echo request addressed to the router; `false` if the
     /// packet is not one (the caller goes on with it).
-    fn answer_ping(&mut self, side: Side, frame: &[u8]) -> bool {
+    fn answer_ping(&mut self, side: Side, frame: &[u8], now: Instant) -> bool {
         let Some(packet) = frame.get(ETH_HEADER_LEN..) else {
             return false;
         };
@@ -582,6 +668,12 @@ impl<S: Store> Gateway<S> {
             .icmpv4_echo_reply(id, seq)
             .write(&mut reply, msg.body());
         match built {
+            Ok(()) if reply.len() > ETH_HEADER_LEN + self.link(side).mtu => {
+                // The answer to a reassembled ping: fragment it too.
+                self.stats.inc("echo_replies_sent");
+                let peer_ip = ip.src();
+                self.forward_fragmented(side, &mut reply, peer_ip, now);
+            }
             Ok(()) => self.send(side, &reply, "echo_replies_sent"),
             Err(_) => self.drop(side, "bad_ping"),
         }
@@ -631,5 +723,20 @@ fn complete_transport_checksum(frame: &mut [u8]) {
     };
     if let Some(field) = l4.get_mut(offset..offset + 2) {
         field.copy_from_slice(&c.to_be_bytes());
+    }
+}
+
+/// Sets the IP identification of an IPv4 packet, updating its checksum.
+fn set_ip_id(packet: &mut [u8], id: u16) {
+    let (Some(old), Some(c)) = (be16(packet, 4), be16(packet, 10)) else {
+        return;
+    };
+    let mut d = checksum::Delta::default();
+    d.word(old, id);
+    if let Some(f) = packet.get_mut(4..6) {
+        f.copy_from_slice(&id.to_be_bytes());
+    }
+    if let Some(f) = packet.get_mut(10..12) {
+        f.copy_from_slice(&d.apply(c).to_be_bytes());
     }
 }

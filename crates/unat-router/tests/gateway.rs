@@ -685,3 +685,92 @@ fn too_big_with_df_answers_fragmentation_needed_with_the_next_hop_mtu() {
     assert_eq!(u16::from_be_bytes([rest[2], rest[3]]), 1280, "next-hop MTU");
     assert_eq!(sent[0].len(), 14 + 576, "quotes up to 576 bytes");
 }
+
+/// Reassembles IPv4 fragment frames with the library's reassembler and
+/// returns the whole datagram.
+fn reassembled(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut r = unat::fragment::Reassembler::default();
+    let mut whole = None;
+    for f in frames {
+        if let Some(d) = r.push(&f[14..], unat::Instant::ZERO).unwrap() {
+            whole = Some(d);
+        }
+    }
+    whole.expect("a whole datagram")
+}
+
+#[test]
+fn big_datagrams_are_fragmented_out_and_reassembled_in_any_order() {
+    let mut b = Bench::new();
+    b.learn_neighbours();
+    // Out: a 3000-byte UDP datagram (DF clear) leaves in MTU-sized fragments.
+    let data: Vec<u8> = (0..3000u32).map(|i| (i * 7) as u8).collect();
+    let mut big = udp_frame(
+        CLIENT_MAC,
+        ROUTER_PRIV_MAC,
+        CLIENT,
+        5000,
+        SERVER,
+        9000,
+        &data,
+    );
+    clear_df(&mut big[14..]);
+    b.private.inject(big);
+    b.run();
+    let out = b.public.take_sent();
+    assert_eq!(out.len(), 3, "{}", b.gw.stats().render());
+    assert!(out.iter().all(|f| f.len() <= 14 + 1500));
+    let whole = reassembled(&out);
+    let (src, sport, dst, dport, _, payload) = parse(&[&out[0][..14], &whole[..]].concat());
+    assert_eq!((src, dst, dport), (PUBLIC, SERVER, 9000));
+    assert_eq!(payload, data, "payload intact, UDP checksum valid");
+
+    // In: the server's 3000-byte answer arrives as three fragments, last first.
+    let mut answer = Vec::new();
+    PacketBuilder::ipv4(SERVER, PUBLIC, 60)
+        .udp(9000, sport)
+        .write(&mut answer, &data)
+        .unwrap();
+    clear_df(&mut answer);
+    let mut frags = Vec::new();
+    unat::fragment::fragment(&answer, 1200, &mut |p| {
+        let mut f = Vec::new();
+        f.extend_from_slice(&ROUTER_PUB_MAC);
+        f.extend_from_slice(&UPSTREAM_MAC);
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(p);
+        frags.push(f);
+    })
+    .unwrap();
+    assert_eq!(frags.len(), 3);
+    for f in frags.into_iter().rev() {
+        b.public.inject(f);
+    }
+    b.run();
+    let inside: Vec<Vec<u8>> = b
+        .private
+        .take_sent()
+        .into_iter()
+        .filter(|f| f[12..14] == [8, 0])
+        .collect();
+    assert_eq!(inside.len(), 3, "{}", b.gw.stats().render());
+    let whole = reassembled(&inside);
+    let (src, sport2, dst, dport2, _, payload) = parse(&[&inside[0][..14], &whole[..]].concat());
+    assert_eq!((src, sport2, dst, dport2), (SERVER, 9000, CLIENT, 5000));
+    assert_eq!(payload, data);
+    assert_eq!(b.gw.stats().get("datagrams_reassembled"), 1);
+}
+
+/// Clears DF in an IPv4 header (etherparse sets it) and fixes the checksum.
+fn clear_df(ip: &mut [u8]) {
+    ip[6] &= !0x40;
+    ip[10] = 0;
+    ip[11] = 0;
+    let s: u32 = ip[..20]
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum();
+    let s = (s & 0xffff) + (s >> 16);
+    let c = !(((s & 0xffff) + (s >> 16)) as u16);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+}
