@@ -367,6 +367,21 @@ impl<S: Store> Gateway<S> {
             );
         }
 
+        // Where it is going must be somewhere the router serves: itself, or
+        // through the NAT. Checked before fragments are held, so that
+        // nothing bound elsewhere takes reassembly memory.
+        let for_router =
+            dst == self.link(side).cidr.addr || (side == Side::Private && dst == public.addr);
+        if dst == private.addr && proto != PROTO_ICMP {
+            return self.drop(side, "local_not_served");
+        }
+        if side == Side::Public && dst != public.addr {
+            return self.drop(side, "not_addressed_to_router");
+        }
+        if side == Side::Private && private.contains(dst) && dst != private.addr {
+            return self.drop(side, "private_destination");
+        }
+
         // Fragments wait here until their datagram is whole; it then takes
         // the path of any packet, and is fragmented again on the way out if
         // it is too big for the next link (RFC 4787 REQ-14: any order).
@@ -376,19 +391,11 @@ impl<S: Store> Gateway<S> {
 
         // Packets for the router itself: it answers pings. Anything else to
         // the public address goes to the NAT: replies, forwards, hairpins.
-        let for_router =
-            dst == self.link(side).cidr.addr || (side == Side::Private && dst == public.addr);
         if for_router && proto == PROTO_ICMP && self.answer_ping(side, frame, now) {
             return;
         }
         if dst == private.addr {
             return self.drop(side, "local_not_served");
-        }
-        if side == Side::Public && dst != public.addr {
-            return self.drop(side, "not_addressed_to_router");
-        }
-        if side == Side::Private && private.contains(dst) {
-            return self.drop(side, "private_destination");
         }
 
         // What the egress side can take, checked before any state is made.
