@@ -75,3 +75,34 @@ pub extern "C" fn unat_no_std_check() -> u8 {
         Err(_) => 0,
     }
 }
+
+/// Fragments a packet, reassembles it, and builds an ICMP error about it:
+/// the rest of the library's API, linked without std. Returns the number
+/// of fragments (2) or 0.
+#[no_mangle]
+pub extern "C" fn unat_no_std_check_fragments() -> usize {
+    let mut pkt = [0u8; 100];
+    pkt[..20].copy_from_slice(&[
+        0x45, 0, 0, 100, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 2, 198, 18, 1, 2,
+    ]);
+    let c = unat::wire::checksum::checksum(&pkt[..20]);
+    pkt[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut r = unat::fragment::Reassembler::default();
+    let mut pieces = 0;
+    let mut whole = false;
+    let split = unat::fragment::fragment(&pkt, 68, &mut |piece| {
+        pieces += 1;
+        whole |= matches!(r.push(piece, NOW), Ok(Some(_)));
+    });
+    let mut err = [0u8; 576];
+    let about = unat::icmp_out::error_about(
+        &pkt,
+        Ipv4Addr::new(10, 0, 0, 1),
+        unat::icmp_out::ErrorKind::TimeExceeded,
+        &mut err,
+    );
+    match (split, whole, about) {
+        (Ok(n), true, Ok(_)) => n.min(pieces),
+        _ => 0,
+    }
+}
