@@ -1,17 +1,17 @@
 //! The translation engine: [`Nat`], generic over a [`Store`].
 //!
-//! A packet takes one path: it is checked and classified ([`classify`]),
+//! A packet takes one path: it is checked and classified (`classify`),
 //! its session is looked up (both directions of a session are one
 //! lookup), the session's state is updated (TCP phase, idle timer), and
-//! the packet is rewritten in place ([`rewrite`], or [`icmp_error`] for
+//! the packet is rewritten in place (`rewrite`, or `icmp_error` for
 //! ICMP errors). Nothing allocates on that path.
 //!
 //! State comes in two ways:
 //! - [`Nat::process`], the RFC-grade path: the packet's direction is
 //!   known, new outbound flows get a mapping chosen by the policy
-//!   ([`mapping`]), inbound flows pass the mapping's filter, hairpinned
+//!   (`mapping`), inbound flows pass the mapping's filter, hairpinned
 //!   flows are translated both ways;
-//! - [`Nat::add`], mirage-nat's explicit rules ([`rule`]), used with
+//! - [`Nat::add`], mirage-nat's explicit rules (`rule`), used with
 //!   [`Nat::translate`].
 
 mod classify;
