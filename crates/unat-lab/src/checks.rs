@@ -55,7 +55,7 @@ const CHECKS: [CheckFn; 8] = [
 /// `received/transmitted replies` from ping's statistics line
 /// ("3 packets transmitted, 3 received, 0% packet loss, ..."), or an
 /// excerpt of the output when there is none.
-fn ping_summary(out: &CmdOutput) -> String {
+pub(crate) fn ping_summary(out: &CmdOutput) -> String {
     let counts = out.stdout.lines().find_map(|l| {
         let mut parts = l.split(", ");
         let sent = parts.next()?.strip_suffix(" packets transmitted")?;
@@ -66,7 +66,7 @@ fn ping_summary(out: &CmdOutput) -> String {
 }
 
 /// True when ping got every reply.
-fn no_loss(out: &CmdOutput) -> bool {
+pub(crate) fn no_loss(out: &CmdOutput) -> bool {
     out.success() && out.stdout.contains(", 0% packet loss")
 }
 

@@ -31,6 +31,10 @@
 //! (rendezvous server, hole-punching peer, UDP/TCP helpers) are embedded
 //! in the crate and written into the lab's temp dir.
 //!
+//! Fragmentation and path MTU discovery have their own checks
+//! ([`Lab::check_big_ping`], [`Lab::check_big_udp`] and, in a lab built
+//! with [`LabConfig::public_mtu`] = `Some(1280)`, [`Lab::check_pmtu`]).
+//!
 //! Every name is unique per [`Lab`] (namespaces are called
 //! `unat-<pid>-<n>-<role>`), so labs can run in parallel. Traffic stays
 //! inside the namespaces and only uses 10.0.0.0/23 and 198.18.0.0/15;
@@ -53,12 +57,13 @@
 //! Everything here needs root (namespaces, veths, raw sockets) and the
 //! tools `ip`, `ping`, `curl`, `traceroute`, `ethtool`, `socat`, `ss`,
 //! `sysctl` and `/usr/bin/python3` (and `iperf3` for
-//! [`Lab::measure_throughput`]). In tests, start with
+//! [`Lab::measure_throughput`], `tracepath` for [`Lab::check_pmtu`]). In tests, start with
 //! `if !unat_lab::can_run_or_skip() { return; }` (see [`can_run_or_skip`]).
 
 mod checks;
 mod cmd;
 mod error;
+mod fragments;
 mod json;
 mod netns;
 pub mod raw;

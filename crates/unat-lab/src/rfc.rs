@@ -167,7 +167,7 @@ fn sleep_until(t: Instant) {
 
 impl Lab {
     /// Runs `nettool.py` with `args` in the namespace of `role`.
-    fn nettool(&self, role: Role, args: &[&str], timeout: Duration) -> CmdOutput {
+    pub(crate) fn nettool(&self, role: Role, args: &[&str], timeout: Duration) -> CmdOutput {
         let script = self.script("nettool.py");
         let mut all = vec!["/usr/bin/python3", "-u", &script];
         all.extend_from_slice(args);

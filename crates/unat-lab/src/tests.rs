@@ -298,6 +298,50 @@ fn two_nat_topology_punches_without_nat_and_cleans_up() {
 }
 
 #[test]
+fn fragment_checks_against_linux_routing() {
+    if !can_run() {
+        return;
+    }
+    let mut cfg = LabConfig::new("/nonexistent/unused");
+    cfg.public_mtu = Some(1280);
+    let lab = Lab::build(&cfg, RouterKind::Linux).expect("small-MTU lab with the stand-in");
+    assert_eq!(lab.public_mtu(), Some(1280));
+    for (role, ifname) in [(Role::Router, "pub0"), (Role::Hop, "in0")] {
+        let link = crate::netns::ip(&["-n", lab.namespace(role), "-o", "link", "show", ifname]);
+        assert!(link.stdout.contains("mtu 1280 "), "{}", link.describe());
+    }
+    let out0 = crate::netns::ip(&["-n", lab.namespace(Role::Hop), "-o", "link", "show", "out0"]);
+    assert!(out0.stdout.contains("mtu 1500 "), "{}", out0.describe());
+    // The kernel router fragments, reassembles and sends Fragmentation
+    // Needed from its private address just as unat-router must.
+    let big = lab.check_big_ping();
+    assert!(big.passed, "{}", big.detail);
+    let pmtu = lab.check_pmtu();
+    assert!(pmtu.passed, "{}", pmtu.detail);
+    assert!(
+        pmtu.detail
+            .contains("From 10.0.0.1 icmp_seq=1 Frag needed and DF set (mtu = 1280)"),
+        "{}",
+        pmtu.detail
+    );
+    assert!(pmtu.detail.contains("Resume: pmtu 1280"), "{}", pmtu.detail);
+    // Big UDP goes through, but without NAT there is no port forward.
+    let udp = lab.check_big_udp();
+    assert!(!udp.passed, "{}", udp.detail);
+    assert!(udp.detail.contains("echoed intact"), "{}", udp.detail);
+    assert!(udp.detail.contains("NEVER came back"), "{}", udp.detail);
+    let f = footprint(&lab);
+    drop(lab);
+    assert_clean(&f);
+
+    // Without a smaller public link the PMTU check says what it needs.
+    let lab = linux_lab(Backend::Packet);
+    let pmtu = lab.check_pmtu();
+    assert!(!pmtu.passed);
+    assert!(pmtu.detail.contains("public_mtu"), "{}", pmtu.detail);
+}
+
+#[test]
 fn unsupported_configurations_are_refused() {
     if !can_run() {
         return;
@@ -308,6 +352,10 @@ fn unsupported_configurations_are_refused() {
     assert!(matches!(err, LabError::Unsupported(_)), "{err}");
     cfg.private_hosts = 2;
     cfg.private_backend = Backend::Tap;
+    let err = Lab::build(&cfg, RouterKind::Linux).unwrap_err();
+    assert!(matches!(err, LabError::Unsupported(_)), "{err}");
+    let mut cfg = LabConfig::new("/nonexistent/unused");
+    cfg.public_mtu = Some(100);
     let err = Lab::build(&cfg, RouterKind::Linux).unwrap_err();
     assert!(matches!(err, LabError::Unsupported(_)), "{err}");
 }

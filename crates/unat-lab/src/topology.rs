@@ -191,6 +191,13 @@ pub struct LabConfig {
     /// private hosts need [`Backend::Packet`]. Ignored by
     /// [`Lab::start_two_nats`].
     pub private_hosts: u8,
+    /// The MTU of the public link between ROUTER and HOP (`pub0` and
+    /// `in0`, both ends of the veth), set before the router starts (it
+    /// reads its interface MTU once, at start). `None` keeps the default
+    /// 1500. With `Some(1280)` the router must send Fragmentation Needed
+    /// (mtu = 1280) for bigger DF packets from the client
+    /// ([`Lab::check_pmtu`]). Ignored by [`Lab::start_two_nats`].
+    pub public_mtu: Option<u32>,
 }
 
 impl LabConfig {
@@ -202,6 +209,7 @@ impl LabConfig {
             private_backend: Backend::Packet,
             extra_router_args: Vec::new(),
             private_hosts: 1,
+            public_mtu: None,
         }
     }
 }
@@ -249,6 +257,8 @@ pub struct Lab {
     tag: String,
     layout: Layout,
     private_hosts: u8,
+    /// The MTU set on the ROUTER–HOP link, if not the default.
+    public_mtu: Option<u32>,
     /// The namespaces of this lab, in creation order.
     names: Vec<(Role, String)>,
     backend: Backend,
@@ -419,6 +429,17 @@ impl Lab {
                 Role::Peer2,
             ],
         };
+        let public_mtu = match layout {
+            Layout::OneNat => cfg.public_mtu,
+            Layout::TwoNats => None,
+        };
+        if let Some(mtu) = public_mtu {
+            if !(576..=9000).contains(&mtu) {
+                return Err(LabError::Unsupported(format!(
+                    "a public link MTU of {mtu} (the lab sets 576 to 9000)"
+                )));
+            }
+        }
         let tag = netns::unique_tag();
         let names = roles
             .iter()
@@ -432,6 +453,7 @@ impl Lab {
             tag,
             layout,
             private_hosts,
+            public_mtu,
             names,
             backend: cfg.private_backend,
             kind,
@@ -474,6 +496,12 @@ impl Lab {
     /// How many private hosts share the (first) router's private link.
     pub fn private_hosts(&self) -> u8 {
         self.private_hosts
+    }
+
+    /// The MTU of the ROUTER–HOP link when the lab set one
+    /// ([`LabConfig::public_mtu`]); `None` for the default 1500.
+    pub fn public_mtu(&self) -> Option<u32> {
+        self.public_mtu
     }
 
     /// A number unique within this lab, for names of per-check processes.
@@ -1107,7 +1135,28 @@ impl Lab {
             }
         }
         self.veth(Role::Router, "pub0", Role::Hop, "in0")?;
+        if let Some(mtu) = self.public_mtu {
+            self.set_mtu(Role::Router, "pub0", mtu)?;
+            self.set_mtu(Role::Hop, "in0", mtu)?;
+        }
         self.veth(Role::Hop, "out0", Role::Server, "eth0")
+    }
+
+    /// `ip -n NS link set IF mtu MTU`.
+    fn set_mtu(&self, role: Role, ifname: &str, mtu: u32) -> Result<(), LabError> {
+        netns::ip_ok(
+            &format!("setting the MTU of {role}/{ifname} to {mtu}"),
+            &[
+                "-n",
+                self.namespace(role),
+                "link",
+                "set",
+                ifname,
+                "mtu",
+                &mtu.to_string(),
+            ],
+        )
+        .map(|_| ())
     }
 
     /// Creates bridge `br0` in the namespace of `role` with `ports` (which

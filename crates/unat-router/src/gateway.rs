@@ -391,7 +391,7 @@ impl<S: Store> Gateway<S> {
 
         // Packets for the router itself: it answers pings. Anything else to
         // the public address goes to the NAT: replies, forwards, hairpins.
-        if for_router && proto == PROTO_ICMP && self.answer_ping(side, frame, now) {
+        if for_router && proto == PROTO_ICMP && self.answer_ping(side, frame) {
             return;
         }
         if dst == private.addr {
@@ -560,12 +560,22 @@ impl<S: Store> Gateway<S> {
         next_hop: Ipv4Addr,
         now: Instant,
     ) {
-        let (head, packet) = frame.split_at_mut(ETH_HEADER_LEN.min(frame.len()));
         if side == Side::Public {
             let id = self.next_ip_id;
             self.next_ip_id = self.next_ip_id.wrapping_add(1);
-            set_ip_id(packet, id);
+            if let Some(packet) = frame.get_mut(ETH_HEADER_LEN..) {
+                set_ip_id(packet, id);
+            }
         }
+        for mut piece in self.fragments_of(side, frame) {
+            self.send_to_next_hop(side, &mut piece, next_hop, now);
+        }
+    }
+
+    /// The packet in `frame` split into frames that fit `side`'s MTU, each
+    /// with `frame`'s Ethernet header; none (counted) if it cannot be split.
+    fn fragments_of(&mut self, side: Side, frame: &[u8]) -> Vec<Vec<u8>> {
+        let (head, packet) = frame.split_at(ETH_HEADER_LEN.min(frame.len()));
         let mut pieces: Vec<Vec<u8>> = Vec::new();
         let result = fragment::fragment(packet, self.link(side).mtu, &mut |piece| {
             let mut f = Vec::with_capacity(ETH_HEADER_LEN + piece.len());
@@ -574,14 +584,13 @@ impl<S: Store> Gateway<S> {
             pieces.push(f);
         });
         match result {
-            Ok(n) => {
-                self.stats.add("fragments_sent", n as u64);
-                for mut piece in pieces {
-                    self.send_to_next_hop(side, &mut piece, next_hop, now);
-                }
+            Ok(n) => self.stats.add("fragments_sent", n as u64),
+            Err(e) => {
+                self.drop(side, e.reason());
+                pieces.clear();
             }
-            Err(e) => self.drop(side, e.reason()),
         }
+        pieces
     }
 
     /// Sends `frame` (source MAC set) to `next_hop`, resolving its MAC.
@@ -641,7 +650,7 @@ impl<S: Store> Gateway<S> {
 
     /// Answers an echo request addressed to the router; `false` if the
     /// packet is not one (the caller goes on with it).
-    fn answer_ping(&mut self, side: Side, frame: &[u8], now: Instant) -> bool {
+    fn answer_ping(&mut self, side: Side, frame: &[u8]) -> bool {
         let Some(packet) = frame.get(ETH_HEADER_LEN..) else {
             return false;
         };
@@ -674,15 +683,29 @@ impl<S: Store> Gateway<S> {
             .ipv4(ip.dst().octets(), ip.src().octets(), OWN_TTL)
             .icmpv4_echo_reply(id, seq)
             .write(&mut reply, msg.body());
-        match built {
-            Ok(()) if reply.len() > ETH_HEADER_LEN + self.link(side).mtu => {
-                // The answer to a reassembled ping: fragment it too.
-                self.stats.inc("echo_replies_sent");
-                let peer_ip = ip.src();
-                self.forward_fragmented(side, &mut reply, peer_ip, now);
+        if built.is_err() {
+            self.drop(side, "bad_ping");
+            return true;
+        }
+        // The builder sets DF; the router's own answers may be fragmented.
+        if let Some(packet) = reply.get_mut(ETH_HEADER_LEN..) {
+            if let Ok(mut ip) = Ipv4Packet::new_checked(packet) {
+                ip.set_dont_fragment(false);
+                ip.fill_checksum();
             }
-            Ok(()) => self.send(side, &reply, "echo_replies_sent"),
-            Err(_) => self.drop(side, "bad_ping"),
+        }
+        if reply.len() <= ETH_HEADER_LEN + self.link(side).mtu {
+            self.send(side, &reply, "echo_replies_sent");
+        } else {
+            // The answer to a reassembled ping goes back in fragments, to
+            // the hop the request came from (its MAC is already in place).
+            let pieces = self.fragments_of(side, &reply);
+            if !pieces.is_empty() {
+                self.stats.inc("echo_replies_sent");
+            }
+            for piece in pieces {
+                self.send(side, &piece, "fragments_to_peer");
+            }
         }
         true
     }

@@ -19,6 +19,12 @@ killed.
       Sends TEXT COUNT times (default 1), INTERVAL seconds apart (default
       0.1), from BIND_ADDR:BIND_PORT (port 0: any). Prints {"sent": n}.
 
+  nettool.py udp-big TO_ADDR TO_PORT SIZE [TRIES]
+      Sends one datagram of SIZE random bytes to a UDP echo server and waits
+      (2 s per try, up to TRIES tries, default 3, a fresh payload each) for
+      the same bytes to come back. Prints {"size", "sha256", "echo_size",
+      "echo_sha256", "tries", "match", "local", "error"}; exit 0 on a match.
+
   nettool.py tcp-idle TO_ADDR TO_PORT IDLE_SECS
       Connects to a TCP echo server, sends a line and reads its echo, stays
       idle IDLE_SECS, then sends a second line and reads its echo on the
@@ -26,7 +32,9 @@ killed.
       when both echoes came back.
 """
 
+import hashlib
 import json
+import os
 import socket
 import sys
 import time
@@ -114,6 +122,48 @@ def send(bind_addr, bind_port, to_addr, to_port, text, count=1, interval=0.1):
     return 0
 
 
+def udp_big(to_addr, to_port, size, tries=3):
+    target = (to_addr, int(to_port))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.connect(target)
+    report = {"size": int(size), "sha256": None, "echo_size": None,
+              "echo_sha256": None, "tries": 0, "match": False,
+              "local": endpoint(sock.getsockname()), "error": None}
+    for _ in range(int(tries)):
+        payload = os.urandom(int(size))
+        report["sha256"] = hashlib.sha256(payload).hexdigest()
+        report["tries"] += 1
+        try:
+            sock.send(payload)
+        except OSError as e:
+            report["error"] = f"send: {e}"
+            continue
+        deadline = time.monotonic() + 2.0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sock.settimeout(left)
+            try:
+                data = sock.recv(65535)
+            except socket.timeout:
+                break
+            except OSError as e:
+                report["error"] = f"recv: {e}"
+                break
+            report["echo_size"] = len(data)
+            report["echo_sha256"] = hashlib.sha256(data).hexdigest()
+            if data == payload:
+                report["match"] = True
+                report["error"] = None
+                out(report)
+                return 0
+        if report["error"] is None:
+            report["error"] = "no matching echo within 2 s"
+    out(report)
+    return 1
+
+
 def recv_line(sock, deadline):
     buf = b""
     while not buf.endswith(b"\n"):
@@ -154,6 +204,8 @@ def main():
         return probe(*args)
     if mode == "send":
         return send(*args)
+    if mode == "udp-big":
+        return udp_big(*args)
     if mode == "tcp-idle":
         return tcp_idle(*args)
     print(f"unknown mode {mode}", file=sys.stderr)

@@ -228,6 +228,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
         }
     }
 
+    /// Sets or clears the Don't Fragment flag; the checksum is left to the
+    /// caller.
+    pub fn set_dont_fragment(&mut self, df: bool) {
+        let v = get_u16(self.buf.as_ref(), FLAGS_FRAG);
+        let v = if df { v | 0x4000 } else { v & !0x4000 };
+        put_u16(self.buf.as_mut(), FLAGS_FRAG, v);
+    }
+
     /// Sets the header checksum field.
     pub fn set_checksum(&mut self, c: u16) {
         put_u16(self.buf.as_mut(), CHECKSUM, c);
