@@ -199,7 +199,7 @@ impl<S: Store> Nat<S> {
                     return Err(TranslateError::NoEntry);
                 }
                 if key.dst.addr == external {
-                    self.new_hairpin(proto, key, ttl, &mut *rng as &mut dyn RandomSource)?
+                    self.new_hairpin(proto, key, ttl, &mut *rng as &mut dyn RandomSource, now)?
                 } else {
                     self.new_outbound(proto, key, ttl, &mut *rng as &mut dyn RandomSource)?
                 }
@@ -397,10 +397,7 @@ impl<S: Store> Nat<S> {
         if proto == Protocol::Icmp {
             return Err(TranslateError::NoEntry);
         }
-        let m = *self
-            .mappings
-            .by_external(proto, key.dst)
-            .ok_or(TranslateError::NoEntry)?;
+        let m = self.live_mapping(proto, key.dst, now)?;
         let allowed = m.permanent
             || match self.config.filtering.get(proto) {
                 Filtering::EndpointIndependent => true,
@@ -411,15 +408,6 @@ impl<S: Store> Nat<S> {
             };
         if !allowed {
             return Err(TranslateError::Filtered);
-        }
-        // A mapping whose outbound life is over is gone, even if its
-        // sessions have not been swept yet.
-        if proto != Protocol::Tcp
-            && !m.permanent
-            && !self.config.inbound_refresh
-            && m.deadline <= now
-        {
-            return Err(TranslateError::NoEntry);
         }
         self.check_session_limit(&m)?;
         if proto == Protocol::Tcp
@@ -451,15 +439,14 @@ impl<S: Store> Nat<S> {
         key: FlowKey,
         ttl: u8,
         rng: &mut dyn RandomSource,
+        now: Instant,
     ) -> Result<Session, TranslateError> {
         if proto == Protocol::Icmp {
             // Queries to the external address are for the NAT itself.
             return Err(TranslateError::NoEntry);
         }
-        let target = *self
-            .mappings
-            .by_external(proto, key.dst)
-            .ok_or(TranslateError::NoEntry)?;
+        let target = self.live_mapping(proto, key.dst, now)?;
+        self.check_session_limit(&target)?;
         if ttl <= 1 {
             return Err(TranslateError::TtlExceeded);
         }
@@ -475,6 +462,29 @@ impl<S: Store> Nat<S> {
             Some(ext),
             Some(target.external),
         ))
+    }
+
+    /// The mapping whose external endpoint is `external`, if it is alive.
+    /// A dynamic UDP or ICMP mapping whose outbound life is over is gone,
+    /// even if its sessions have not been swept yet.
+    fn live_mapping(
+        &self,
+        proto: Protocol,
+        external: Endpoint,
+        now: Instant,
+    ) -> Result<mapping::Mapping, TranslateError> {
+        let m = *self
+            .mappings
+            .by_external(proto, external)
+            .ok_or(TranslateError::NoEntry)?;
+        let outlived = proto != Protocol::Tcp
+            && !m.permanent
+            && !self.config.inbound_refresh
+            && m.deadline <= now;
+        if outlived {
+            return Err(TranslateError::NoEntry);
+        }
+        Ok(m)
     }
 
     /// Refuses one more session on a mapping that holds its limit (RFC 6888
