@@ -728,6 +728,21 @@ impl Lab {
         }
     }
 
+    /// For tests: panics unless `check` passed, with the routers' logs in
+    /// the message; prints the evidence either way (shown with
+    /// `--nocapture`).
+    #[allow(clippy::panic)]
+    pub fn assert_passed(&self, check: crate::Check) {
+        eprintln!("{}: {}", check.name, check.detail);
+        assert!(
+            check.passed,
+            "{} failed:\n{}\n{}",
+            check.name,
+            check.detail,
+            self.router_logs()
+        );
+    }
+
     /// Starts `args` in the background in the namespace of `role`, its
     /// output going to `<tmp>/<label>.log`; killed by [`Lab::stop_background`]
     /// or at cleanup.

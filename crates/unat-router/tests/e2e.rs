@@ -4,7 +4,7 @@
 //! also on failure. Needs root; fails without it unless UNAT_SKIP_E2E=1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use unat_lab::{can_run_or_skip, Backend, Check, Lab, LabConfig};
+use unat_lab::{can_run_or_skip, Backend, Lab, LabConfig};
 
 fn lab(backend: Backend) -> Option<Lab> {
     if !can_run_or_skip() {
@@ -18,22 +18,12 @@ fn lab(backend: Backend) -> Option<Lab> {
     }
 }
 
-fn assert_passed(lab: &Lab, check: Check) {
-    assert!(
-        check.passed,
-        "{} failed:\n{}\n--- router log ---\n{}",
-        check.name,
-        check.detail,
-        lab.router_log()
-    );
-}
-
 macro_rules! e2e {
     ($($name:ident => $check:ident,)*) => {$(
         #[test]
         fn $name() {
             let Some(lab) = lab(Backend::Packet) else { return };
-            assert_passed(&lab, lab.$check());
+            lab.assert_passed(lab.$check());
         }
     )*};
 }
@@ -53,7 +43,7 @@ e2e! {
 fn every_check_over_a_tap_device_and_a_clean_exit() {
     let Some(lab) = lab(Backend::Tap) else { return };
     for check in lab.run_all_checks() {
-        assert_passed(&lab, check);
+        lab.assert_passed(check);
     }
     let stopped = lab.stop_router();
     assert!(stopped.clean_exit(), "router exit: {:?}", stopped.status);

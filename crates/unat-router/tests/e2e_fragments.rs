@@ -10,7 +10,7 @@
 //! UNAT_SKIP_E2E=1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use unat_lab::{can_run_or_skip, Check, Lab, LabConfig};
+use unat_lab::{can_run_or_skip, Lab, LabConfig};
 
 /// The MTU of the ROUTER–HOP link in the path MTU lab.
 const SMALL_PUBLIC_MTU: u32 = 1280;
@@ -26,29 +26,16 @@ fn lab(public_mtu: Option<u32>) -> Option<Lab> {
     Some(Lab::start(cfg).unwrap_or_else(|e| panic!("the lab did not start: {e}")))
 }
 
-/// Asserts that `check` passed, with the router's log in the message;
-/// prints the evidence either way (shown with `--nocapture`).
-fn assert_passed(lab: &Lab, check: Check) {
-    eprintln!("{}: {}", check.name, check.detail);
-    assert!(
-        check.passed,
-        "{} failed:\n{}\n{}",
-        check.name,
-        check.detail,
-        lab.router_logs()
-    );
-}
-
 #[test]
 fn big_pings_travel_in_fragments_through_and_to_the_nat() {
     let Some(lab) = lab(None) else { return };
-    assert_passed(&lab, lab.check_big_ping());
+    lab.assert_passed(lab.check_big_ping());
 }
 
 #[test]
 fn big_udp_datagrams_arrive_intact_both_ways_and_through_the_forward() {
     let Some(lab) = lab(None) else { return };
-    assert_passed(&lab, lab.check_big_udp());
+    lab.assert_passed(lab.check_big_udp());
 }
 
 #[test]
@@ -56,5 +43,5 @@ fn path_mtu_discovery_sees_the_routers_fragmentation_needed() {
     let Some(lab) = lab(Some(SMALL_PUBLIC_MTU)) else {
         return;
     };
-    assert_passed(&lab, lab.check_pmtu());
+    lab.assert_passed(lab.check_pmtu());
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use unat_lab::{can_run_or_skip, Check, Lab, LabConfig};
+use unat_lab::{can_run_or_skip, Lab, LabConfig};
 
 /// The UDP idle timeout of the timeout tests, in seconds.
 const SHORT_UDP_TIMEOUT: u64 = 3;
@@ -58,29 +58,16 @@ fn short_udp_timeout_lab() -> Option<Lab> {
     Some(Lab::start(cfg).unwrap_or_else(|e| panic!("the lab did not start: {e}")))
 }
 
-/// Asserts that `check` passed, with the routers' logs in the message;
-/// prints the evidence either way (shown with `--nocapture`).
-fn assert_passed(lab: &Lab, check: Check) {
-    eprintln!("{}: {}", check.name, check.detail);
-    assert!(
-        check.passed,
-        "{} failed:\n{}\n{}",
-        check.name,
-        check.detail,
-        lab.router_logs()
-    );
-}
-
 #[test]
 fn hairpin_through_a_port_forward_shows_the_public_source() {
     let Some(lab) = two_host_lab() else { return };
-    assert_passed(&lab, lab.check_hairpin_forward());
+    lab.assert_passed(lab.check_hairpin_forward());
 }
 
 #[test]
 fn udp_hairpin_between_two_private_hosts() {
     let Some(lab) = two_host_lab() else { return };
-    assert_passed(&lab, lab.check_udp_hairpin());
+    lab.assert_passed(lab.check_udp_hairpin());
 }
 
 #[test]
@@ -88,7 +75,7 @@ fn udp_hole_punching_works_with_endpoint_independent_mapping() {
     let Some(lab) = two_nat_lab(&["--mapping", "eim"]) else {
         return;
     };
-    assert_passed(&lab, lab.check_hole_punching());
+    lab.assert_passed(lab.check_hole_punching());
 }
 
 #[test]
@@ -96,7 +83,7 @@ fn udp_hole_punching_fails_with_address_and_port_dependent_mapping() {
     let Some(lab) = two_nat_lab(&["--mapping", "apdm"]) else {
         return;
     };
-    assert_passed(&lab, lab.check_hole_punching_blocked());
+    lab.assert_passed(lab.check_hole_punching_blocked());
 }
 
 #[test]
@@ -104,10 +91,7 @@ fn tcp_outlives_the_udp_timeout() {
     let Some(lab) = short_udp_timeout_lab() else {
         return;
     };
-    assert_passed(
-        &lab,
-        lab.check_tcp_idle(Duration::from_secs(2 * SHORT_UDP_TIMEOUT)),
-    );
+    lab.assert_passed(lab.check_tcp_idle(Duration::from_secs(2 * SHORT_UDP_TIMEOUT)));
 }
 
 #[test]
@@ -115,8 +99,5 @@ fn expired_udp_mapping_refuses_inbound() {
     let Some(lab) = short_udp_timeout_lab() else {
         return;
     };
-    assert_passed(
-        &lab,
-        lab.check_udp_mapping_expiry(Duration::from_secs(SHORT_UDP_TIMEOUT)),
-    );
+    lab.assert_passed(lab.check_udp_mapping_expiry(Duration::from_secs(SHORT_UDP_TIMEOUT)));
 }
