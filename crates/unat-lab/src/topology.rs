@@ -731,7 +731,6 @@ impl Lab {
     /// For tests: panics unless `check` passed, with the routers' logs in
     /// the message; prints the evidence either way (shown with
     /// `--nocapture`).
-    #[allow(clippy::panic)]
     pub fn assert_passed(&self, check: crate::Check) {
         eprintln!("{}: {}", check.name, check.detail);
         assert!(
