@@ -144,7 +144,8 @@ pub struct Cli {
     pub port_parity: bool,
 
     /// ICMP errors (Time Exceeded, Fragmentation Needed) the router may
-    /// send per second; 0 sends none (RFC 5508 REQ-9, REQ-10f).
+    /// send per second in all; each destination also gets at most 10 a
+    /// second. 0 sends none (RFC 5508 REQ-9, REQ-10f).
     #[arg(long, value_name = "N", default_value_t = crate::gateway::DEFAULT_ICMP_ERRORS_PER_SEC)]
     pub icmp_errors_per_sec: u32,
 

@@ -16,7 +16,7 @@ use std::time::Instant;
 use etherparse::PacketBuilder;
 use tracing::{debug, warn};
 use unat::fragment::{self, Limits, Reassembler};
-use unat::icmp_out::{self, ErrorKind, RateLimiter};
+use unat::icmp_out::{self, ErrorKind, PeerRateLimiter};
 use unat::wire::checksum;
 use unat::wire::icmp::{self, IcmpMessage};
 use unat::wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
@@ -34,8 +34,10 @@ const BATCH: usize = 64;
 /// Receive buffer: the largest frame a 64 KiB IP packet makes, so that an
 /// offloaded super-frame is seen whole (and dropped as too big).
 const RX_BUF: usize = 65536 + ETH_HEADER_LEN;
-/// ICMP errors the router may send per second, by default.
+/// ICMP errors the router may send per second in all, by default.
 pub const DEFAULT_ICMP_ERRORS_PER_SEC: u32 = 100;
+/// ICMP errors the router may send per second to one destination.
+const ICMP_ERRORS_PER_PEER_PER_SEC: u32 = 10;
 /// Idle sessions looked at for expiry per table on each poll.
 const IDLE_SWEEP: usize = 64;
 /// TTL of packets the router originates (ping replies).
@@ -114,8 +116,11 @@ pub struct Gateway<S> {
     rng: Box<dyn FnMut() -> u32 + Send>,
     /// The origin of the clock handed to the engine.
     epoch: Instant,
-    /// Bounds the ICMP errors the router sends; `None`: it sends none.
-    icmp_errors: Option<RateLimiter>,
+    /// Bounds the ICMP errors the router sends, per destination and in
+    /// all; `None`: it sends none.
+    icmp_errors: Option<PeerRateLimiter>,
+    /// The random key of the per-destination ICMP error buckets.
+    icmp_key: u64,
     /// The IP identification of the next datagram the router fragments on
     /// the public side (RFC 7857 §10: unique per datagram).
     next_ip_id: u16,
@@ -137,17 +142,20 @@ impl<S: Store> Gateway<S> {
         epoch: Instant,
     ) -> Self {
         let next_ip_id = rng() as u16;
+        let icmp_key = (u64::from(rng()) << 32) | u64::from(rng());
         Gateway {
             next_ip_id,
+            icmp_key,
             nat,
             private,
             public,
             public_gateway,
             rng,
             epoch,
-            icmp_errors: Some(RateLimiter::new(
+            icmp_errors: Some(PeerRateLimiter::new(
+                ICMP_ERRORS_PER_PEER_PER_SEC,
                 DEFAULT_ICMP_ERRORS_PER_SEC,
-                DEFAULT_ICMP_ERRORS_PER_SEC,
+                icmp_key,
             )),
             stats: Stats::with_counters(COUNTERS),
             buf: vec![0; RX_BUF],
@@ -155,10 +163,14 @@ impl<S: Store> Gateway<S> {
     }
 
     /// Sets how many ICMP errors (Time Exceeded, Fragmentation Needed)
-    /// the router may send per second, in bursts of as many; `None` sends
-    /// none (RFC 5508 REQ-9 allows turning them off; they are on by default).
+    /// the router may send per second in all, in bursts of as many; each
+    /// destination also gets at most 10 a second, so no host can use up
+    /// the others' errors. `None` sends none (RFC 5508 REQ-9 allows turning
+    /// them off; they are on by default).
     pub fn set_icmp_error_rate(&mut self, per_second: Option<u32>) {
-        self.icmp_errors = per_second.map(|r| RateLimiter::new(r, r.max(1)));
+        let key = self.icmp_key;
+        self.icmp_errors =
+            per_second.map(|r| PeerRateLimiter::new(ICMP_ERRORS_PER_PEER_PER_SEC.min(r), r, key));
     }
 
     /// Brings the gauges (sessions per table) up to date in the counters.
@@ -236,6 +248,14 @@ impl<S: Store> Gateway<S> {
         for side in [Side::Private, Side::Public] {
             let stale = self.link_mut(side).fragments.expire(engine_now);
             self.stats.add("fragment_datagrams_expired", stale as u64);
+            let evicted = self.link(side).fragments.stats().evicted;
+            self.stats.set(
+                match side {
+                    Side::Private => "fragment_datagrams_evicted_private",
+                    Side::Public => "fragment_datagrams_evicted_public",
+                },
+                evicted,
+            );
             if let Some(drops) = self.link_mut(side).dev.kernel_drops() {
                 self.stats.set(
                     match side {
@@ -481,11 +501,12 @@ impl<S: Store> Gateway<S> {
                 return;
             }
         };
-        if !self
-            .icmp_errors
-            .as_mut()
-            .is_some_and(|l| l.allow(engine_now))
-        {
+        let to = Ipv4Packet::new_quoted(packet).map(|p| p.src()).ok();
+        let allowed = match (self.icmp_errors.as_mut(), to) {
+            (Some(l), Some(to)) => l.allow(to, engine_now),
+            _ => false,
+        };
+        if !allowed {
             self.stats.inc("icmp_errors_rate_limited");
             return;
         }

@@ -7,7 +7,9 @@
 //! RFC 1812 §4.3.2.7: no error is made about an ICMP error, a fragment
 //! other than the first, a packet to a broadcast or multicast address, or a
 //! packet whose source is not a unique host. [`RateLimiter`] is the token
-//! bucket that keeps the rate bounded (§4.3.2.8, RFC 5508 REQ-10f).
+//! bucket that keeps the rate bounded (§4.3.2.8, RFC 5508 REQ-10f), and
+//! [`PeerRateLimiter`] keeps one per destination as well, so that no host
+//! can use up everyone's errors (a path-MTU black hole).
 
 use core::fmt;
 use core::net::Ipv4Addr;
@@ -219,6 +221,47 @@ impl RateLimiter {
     }
 }
 
+/// Buckets of a [`PeerRateLimiter`]: destinations share one only when
+/// their keyed hashes collide.
+const PEER_BUCKETS: usize = 256;
+
+/// ICMP error rate limits per destination, under a global one.
+///
+/// Each destination address draws from its own bucket (one of 256,
+/// chosen by a hash keyed with a caller-supplied random value, so that an
+/// attacker cannot aim at another host's bucket), and all together from the
+/// global bucket. A host that provokes errors as fast as it can exhausts
+/// its own bucket, not the others'.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerRateLimiter {
+    global: RateLimiter,
+    peers: [RateLimiter; PEER_BUCKETS],
+    key: u64,
+}
+
+impl PeerRateLimiter {
+    /// At most `per_peer` errors per second to one destination and
+    /// `global` in all (each in bursts of as many); `key` should be random.
+    pub fn new(per_peer: u32, global: u32, key: u64) -> Self {
+        PeerRateLimiter {
+            global: RateLimiter::new(global, global),
+            peers: [RateLimiter::new(per_peer, per_peer); PEER_BUCKETS],
+            key,
+        }
+    }
+
+    /// Whether one more error may go to `dst` at `now` (taking its tokens).
+    pub fn allow(&mut self, dst: Ipv4Addr, now: Instant) -> bool {
+        let h = (u64::from(u32::from(dst)) ^ self.key).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let i = usize::try_from(h >> 56).unwrap_or(0) % PEER_BUCKETS;
+        let Some(peer) = self.peers.get_mut(i) else {
+            return false;
+        };
+        // Check the peer first: a refused peer does not spend global tokens.
+        peer.allow(now) && self.global.allow(now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,6 +368,17 @@ mod tests {
             error_about(&ok, from, te, &mut [0u8; 40]),
             Err(NotSent::BufferTooSmall)
         );
+    }
+
+    #[test]
+    fn one_noisy_destination_does_not_silence_the_others() {
+        let mut r = PeerRateLimiter::new(10, 1000, 0x1234_5678_9abc_def0);
+        let t = Instant::from_secs(50);
+        let noisy = Ipv4Addr::new(198, 18, 0, 77);
+        let sent = (0..3000).filter(|_| r.allow(noisy, t)).count();
+        assert_eq!(sent, 10, "the noisy host gets its own burst only");
+        let quiet = Ipv4Addr::new(198, 18, 0, 1);
+        assert!(r.allow(quiet, t), "another host still gets its error");
     }
 
     #[test]
