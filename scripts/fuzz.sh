@@ -22,4 +22,9 @@ if ! rustup run nightly rustc --version >/dev/null 2>&1; then
     exit 1
 fi
 
-exec cargo +nightly fuzz run translate -- -max_total_time="$seconds" "$@"
+# Each target gets the time: translate (mirage-nat's API) and process (the
+# RFC path, with reassembly and fragmentation).
+for target in translate process; do
+    echo "== fuzzing $target for $seconds s"
+    cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" "$@"
+done
