@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Fuzzes unat's packet translation (fuzz/fuzz_targets/translate.rs) with
-# cargo-fuzz (libFuzzer, nightly toolchain).
+# Fuzzes unat with cargo-fuzz (libFuzzer, nightly toolchain): the target
+# `translate` (mirage-nat's add/translate, fuzz/fuzz_targets/translate.rs)
+# and `process` (the RFC path with reassembly and fragmentation).
 #
 #   scripts/fuzz.sh [SECONDS] [extra libFuzzer flags...]
 #
-# Runs for SECONDS (default 60). The corpus grows in fuzz/corpus/translate;
-# crashing inputs land in fuzz/artifacts/translate (reproduce one with
-# `cargo +nightly fuzz run translate <file>`).
+# Runs each for SECONDS (default 60). Corpora grow in fuzz/corpus/TARGET;
+# crashing inputs land in fuzz/artifacts/TARGET (reproduce one with
+# `cargo +nightly fuzz run TARGET <file>`).
 set -euo pipefail
 
 seconds="${1:-60}"
