@@ -467,27 +467,12 @@ impl Lab {
     /// mapping; RFC 5128): both peers receive each other's datagrams, sent
     /// to the public endpoints the rendezvous server saw.
     pub fn check_hole_punching(&self) -> Check {
-        const NAME: &str = "hole_punching";
-        let hp = match self.hole_punch() {
-            Ok(hp) => hp,
-            Err(e) => return self.verdict(NAME, false, e),
-        };
-        let passed = hp.registered() && hp.both_received();
-        let mut detail = format!(
-            "{}: {}",
-            if passed {
-                "both peers received each other's punches"
-            } else if !hp.registered() {
-                "registration with the rendezvous FAILED"
-            } else {
-                "hole punching FAILED"
-            },
-            hp.summary()
-        );
-        if !passed {
-            detail.push_str(&hp.evidence());
-        }
-        self.verdict(NAME, passed, detail)
+        self.hole_punch_check(
+            "hole_punching",
+            true,
+            "both peers received each other's punches",
+            "hole punching FAILED",
+        )
     }
 
     /// UDP hole punching fails as it should when the routers map per
@@ -495,27 +480,48 @@ impl Lab {
     /// works) but neither receives anything, since the port each peer
     /// punches to is the one mapped for the rendezvous server, not for it.
     pub fn check_hole_punching_blocked(&self) -> Check {
-        const NAME: &str = "hole_punching_blocked";
+        self.hole_punch_check(
+            "hole_punching_blocked",
+            false,
+            "neither peer received anything",
+            "punches GOT THROUGH",
+        )
+    }
+
+    /// Runs the hole punch and checks that both peers registered and that
+    /// the punches got through (`expect_through`) or that none did.
+    fn hole_punch_check(
+        &self,
+        name: &'static str,
+        expect_through: bool,
+        pass_text: &str,
+        fail_text: &str,
+    ) -> Check {
         let hp = match self.hole_punch() {
             Ok(hp) => hp,
-            Err(e) => return self.verdict(NAME, false, e),
+            Err(e) => return self.verdict(name, false, e),
         };
-        let passed = hp.registered() && hp.none_received();
+        let outcome = if expect_through {
+            hp.both_received()
+        } else {
+            hp.none_received()
+        };
+        let passed = hp.registered() && outcome;
         let mut detail = format!(
             "{}: {}",
             if passed {
-                "neither peer received anything"
+                pass_text
             } else if !hp.registered() {
                 "registration with the rendezvous FAILED"
             } else {
-                "punches GOT THROUGH"
+                fail_text
             },
             hp.summary()
         );
         if !passed {
             detail.push_str(&hp.evidence());
         }
-        self.verdict(NAME, passed, detail)
+        self.verdict(name, passed, detail)
     }
 
     /// A TCP connection outlives an idle period (e.g. longer than the UDP

@@ -857,29 +857,40 @@ impl Lab {
         }
     }
 
+    /// Starts an HTTP server for `role` on `addr:port`, serving the lab's
+    /// `www-<label>` directory (python3's http.server does no reverse DNS).
+    fn spawn_http_server(
+        &self,
+        role: Role,
+        label: &str,
+        addr: std::net::Ipv4Addr,
+        port: u16,
+    ) -> Result<(), LabError> {
+        let dir = self.tmp.join(format!("www-{label}"));
+        self.spawn_background(
+            role,
+            &format!("{label}-http"),
+            &[
+                "/usr/bin/python3",
+                "-m",
+                "http.server",
+                "--bind",
+                &addr.to_string(),
+                &port.to_string(),
+                "--directory",
+                &dir.to_string_lossy(),
+            ],
+        )
+    }
+
     /// The one-NAT lab: links, addresses, servers and the router.
     fn setup_one_nat(&self, cfg: &LabConfig) -> Result<(), LabError> {
         self.create_links()?;
         self.configure_addresses()?;
 
         // Public side servers.
-        let www_server = self.tmp.join("www-server");
-        let www_server = www_server.to_string_lossy();
         let server = addr::SERVER.to_string();
-        self.spawn_background(
-            Role::Server,
-            "server-http",
-            &[
-                "/usr/bin/python3",
-                "-m",
-                "http.server",
-                "--bind",
-                &server,
-                &port::SERVER_HTTP.to_string(),
-                "--directory",
-                &www_server,
-            ],
-        )?;
+        self.spawn_http_server(Role::Server, "server", addr::SERVER, port::SERVER_HTTP)?;
         self.spawn_background(
             Role::Server,
             "server-udp-echo",
@@ -899,23 +910,8 @@ impl Lab {
 
         // Private side servers (the client address exists only now in TAP
         // mode).
-        let www_client = self.tmp.join("www-client");
-        let www_client = www_client.to_string_lossy();
         let client = addr::CLIENT.to_string();
-        self.spawn_background(
-            Role::Client,
-            "client-http",
-            &[
-                "/usr/bin/python3",
-                "-m",
-                "http.server",
-                "--bind",
-                &client,
-                &port::CLIENT_HTTP.to_string(),
-                "--directory",
-                &www_client,
-            ],
-        )?;
+        self.spawn_http_server(Role::Client, "client", addr::CLIENT, port::CLIENT_HTTP)?;
         self.spawn_background(
             Role::Client,
             "client-udp-echo",
@@ -928,21 +924,7 @@ impl Lab {
             ],
         )?;
         if self.private_hosts > 1 {
-            let www_client2 = self.tmp.join("www-client2");
-            self.spawn_background(
-                Role::Client2,
-                "client2-http",
-                &[
-                    "/usr/bin/python3",
-                    "-m",
-                    "http.server",
-                    "--bind",
-                    &addr::CLIENT2.to_string(),
-                    &port::CLIENT2_HTTP.to_string(),
-                    "--directory",
-                    &www_client2.to_string_lossy(),
-                ],
-            )?;
+            self.spawn_http_server(Role::Client2, "client2", addr::CLIENT2, port::CLIENT2_HTTP)?;
         }
         self.wait_listening(Role::Server, true, port::SERVER_HTTP, "server-http")?;
         self.wait_listening(
